@@ -1,0 +1,10 @@
+//! Databricks wire types. Field names, casing and omission rules follow the official
+//! `databricks-sdk`; unknown input fields are accepted everywhere, and optional output
+//! fields are omitted rather than sent as `null`.
+
+pub mod error;
+pub mod oauth;
+pub mod page;
+pub mod permissions;
+pub mod scim;
+pub mod tokens;

@@ -1,0 +1,105 @@
+//! Metadata store contract. Every backend (SQLite today, PostgreSQL later) implements
+//! [`Store`] and must pass the conformance suite in [`testkit`].
+//!
+//! Contract every implementor keeps:
+//! - each method is atomic: it commits all of its effect or none of it;
+//! - a method that writes returns only after the write is durable;
+//! - names that must be unique are compared case-insensitively (Databricks user names and
+//!   group names are), and a clash is [`StoreError::AlreadyExists`];
+//! - lists are returned in a stable order (by id unless the method says otherwise).
+
+mod error;
+mod records;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use error::StoreError;
+pub use records::*;
+
+use async_trait::async_trait;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Users, service principals, groups and group membership.
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    /// Inserts a principal with the id it carries.
+    async fn create_principal(&self, principal: &PrincipalRecord) -> StoreResult<()>;
+    async fn get_principal(&self, id: i64) -> StoreResult<Option<PrincipalRecord>>;
+    /// Looks a principal up by its unique name within its kind (user name, application id,
+    /// group display name), case-insensitively.
+    async fn find_principal(&self, kind: PrincipalKind, name: &str) -> StoreResult<Option<PrincipalRecord>>;
+    async fn list_principals(&self, kind: PrincipalKind) -> StoreResult<Vec<PrincipalRecord>>;
+    /// Replaces every stored attribute of the principal with the given id.
+    async fn update_principal(&self, principal: &PrincipalRecord) -> StoreResult<()>;
+    /// Deletes the principal, its memberships (both ways), tokens, OAuth secrets and ACL
+    /// entries. Returns false when it did not exist.
+    async fn delete_principal(&self, id: i64) -> StoreResult<bool>;
+    /// Replaces the direct members of a group.
+    async fn set_group_members(&self, group_id: i64, member_ids: &[i64]) -> StoreResult<()>;
+    async fn add_group_members(&self, group_id: i64, member_ids: &[i64]) -> StoreResult<()>;
+    async fn remove_group_members(&self, group_id: i64, member_ids: &[i64]) -> StoreResult<()>;
+    /// Direct members of a group.
+    async fn group_members(&self, group_id: i64) -> StoreResult<Vec<i64>>;
+    /// Every membership edge in the workspace, for computing transitive groups.
+    async fn all_memberships(&self) -> StoreResult<Vec<Membership>>;
+}
+
+/// Personal access tokens. Only a hash of the secret part is ever stored.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
+    async fn find_token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<TokenRecord>>;
+    async fn get_token(&self, token_id: &str) -> StoreResult<Option<TokenRecord>>;
+    /// All tokens, or those owned by one principal, oldest first.
+    async fn list_tokens(&self, owner_id: Option<i64>) -> StoreResult<Vec<TokenRecord>>;
+    async fn delete_token(&self, token_id: &str) -> StoreResult<bool>;
+}
+
+/// OAuth client secrets of service principals, stored as password hashes.
+#[async_trait]
+pub trait OAuthSecretStore: Send + Sync {
+    async fn insert_oauth_secret(&self, secret: &OAuthSecretRecord) -> StoreResult<()>;
+    /// Secrets of one principal, oldest first.
+    async fn list_oauth_secrets(&self, principal_id: i64) -> StoreResult<Vec<OAuthSecretRecord>>;
+    async fn delete_oauth_secret(&self, principal_id: i64, secret_id: &str) -> StoreResult<bool>;
+}
+
+/// Securable workspace objects (jobs, clusters, directories, ...) and their direct ACLs.
+#[async_trait]
+pub trait AclStore: Send + Sync {
+    /// Registers an object or changes its parent.
+    async fn upsert_object(&self, object: &ObjectRecord) -> StoreResult<()>;
+    async fn get_object(&self, object_type: &str, object_id: &str) -> StoreResult<Option<ObjectRecord>>;
+    /// Deletes the object and its ACL. Returns false when it did not exist.
+    async fn delete_object(&self, object_type: &str, object_id: &str) -> StoreResult<bool>;
+    /// The direct ACL, ordered by principal id.
+    async fn get_acl(&self, object_type: &str, object_id: &str) -> StoreResult<Vec<AclEntry>>;
+    /// Replaces the direct ACL.
+    async fn set_acl(&self, object_type: &str, object_id: &str, entries: &[AclEntry]) -> StoreResult<()>;
+    /// Sets the level of each given principal, leaving other entries alone.
+    async fn merge_acl(&self, object_type: &str, object_id: &str, entries: &[AclEntry]) -> StoreResult<()>;
+}
+
+/// The append-only audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends events in order, all or none.
+    async fn append_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()>;
+    /// Events with `seq > after_seq` matching the filter, oldest first, at most `limit`.
+    async fn list_audit_events(&self, filter: &AuditFilter, after_seq: i64, limit: usize) -> StoreResult<Vec<AuditEvent>>;
+}
+
+/// Small workspace-wide settings: the workspace id, bootstrap markers.
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Inserts the setting only if it is absent; returns the value now stored.
+    async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String>;
+}
+
+/// Everything a Kiln node keeps in its metadata database.
+pub trait Store: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + std::fmt::Debug {}
+
+impl<T> Store for T where T: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + std::fmt::Debug {}

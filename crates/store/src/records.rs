@@ -1,0 +1,145 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PrincipalKind {
+    User,
+    ServicePrincipal,
+    Group,
+}
+
+impl PrincipalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::User => "user",
+            PrincipalKind::ServicePrincipal => "service_principal",
+            PrincipalKind::Group => "group",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PrincipalKind> {
+        match text {
+            "user" => Some(PrincipalKind::User),
+            "service_principal" => Some(PrincipalKind::ServicePrincipal),
+            "group" => Some(PrincipalKind::Group),
+            _ => None,
+        }
+    }
+}
+
+/// A user, service principal or group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrincipalRecord {
+    pub id: i64,
+    pub kind: PrincipalKind,
+    /// The unique name within the kind: `userName` of a user, `applicationId` of a service
+    /// principal, `displayName` of a group.
+    pub name: String,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub active: bool,
+    /// Entitlement values such as `workspace-access` or `allow-cluster-create`.
+    pub entitlements: Vec<String>,
+    pub roles: Vec<String>,
+    /// Wire attributes the store does not interpret (emails, name), kept as given.
+    pub attributes: serde_json::Value,
+    pub created_at_ms: i64,
+}
+
+/// `member_id` is a direct member of `group_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub group_id: i64,
+    pub member_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub token_id: String,
+    /// SHA-256 of the token value, hex.
+    pub secret_hash: String,
+    pub owner_id: i64,
+    pub created_by_id: i64,
+    pub comment: Option<String>,
+    pub creation_time_ms: i64,
+    /// `None` means the token never expires.
+    pub expiry_time_ms: Option<i64>,
+    pub scopes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OAuthSecretRecord {
+    pub id: String,
+    pub principal_id: i64,
+    /// PHC-format password hash of the secret.
+    pub secret_phc: String,
+    /// Short non-reversible fingerprint shown to users in place of the secret.
+    pub secret_hash: String,
+    pub create_time_ms: i64,
+    pub expire_time_ms: i64,
+    pub scopes: Option<Vec<String>>,
+}
+
+/// A securable workspace object. `parent` gives inheritance, e.g. a notebook's directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectRecord {
+    pub object_type: String,
+    pub object_id: String,
+    pub parent: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AclEntry {
+    pub principal_id: i64,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuditDecision {
+    /// A request that passed authentication, before any authorization.
+    Request,
+    Allow,
+    Deny,
+}
+
+impl AuditDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditDecision::Request => "request",
+            AuditDecision::Allow => "allow",
+            AuditDecision::Deny => "deny",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AuditDecision> {
+        match text {
+            "request" => Some(AuditDecision::Request),
+            "allow" => Some(AuditDecision::Allow),
+            "deny" => Some(AuditDecision::Deny),
+            _ => None,
+        }
+    }
+}
+
+/// One audit line. Never carries a token, secret or request body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Assigned by the store on append; ignored on input.
+    pub seq: i64,
+    pub time_ms: i64,
+    pub request_id: String,
+    pub principal_id: Option<i64>,
+    pub principal_name: Option<String>,
+    pub action: String,
+    pub object: String,
+    pub decision: AuditDecision,
+    pub reason: String,
+    pub status: Option<u16>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub principal_id: Option<i64>,
+    pub request_id: Option<String>,
+    pub decision: Option<AuditDecision>,
+    pub action_prefix: Option<String>,
+}

@@ -1,0 +1,217 @@
+//! The conformance suite every [`Store`] backend runs. A backend invokes
+//! [`store_conformance_suite!`] with an async expression that yields a fresh, empty store;
+//! each case then becomes its own `#[tokio::test]`.
+
+use crate::*;
+
+/// Expands to one test per conformance case. `$make` is an async expression returning a
+/// fresh empty store (anything that derefs to `dyn Store`).
+#[macro_export]
+macro_rules! store_conformance_suite {
+    ($make:expr) => {
+        $crate::store_conformance_suite!(@cases $make;
+            principals_round_trip, names_are_unique_per_kind_case_insensitively,
+            update_and_delete_principal, group_membership, tokens_round_trip,
+            oauth_secrets_round_trip, acl_set_merge_and_cascade, audit_append_and_filter,
+            settings_init_once);
+    };
+    (@cases $make:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let store = $make;
+                $crate::testkit::$case(&*store).await;
+            }
+        )*
+    };
+}
+
+fn user(id: i64, name: &str) -> PrincipalRecord {
+    PrincipalRecord {
+        id,
+        kind: PrincipalKind::User,
+        name: name.to_string(),
+        display_name: format!("{name} display"),
+        external_id: None,
+        active: true,
+        entitlements: vec!["workspace-access".to_string()],
+        roles: Vec::new(),
+        attributes: serde_json::json!({"emails": [{"value": name, "primary": true}]}),
+        created_at_ms: 1_700_000_000_000,
+    }
+}
+
+fn group(id: i64, name: &str) -> PrincipalRecord {
+    PrincipalRecord { kind: PrincipalKind::Group, display_name: name.to_string(), attributes: serde_json::json!({}), ..user(id, name) }
+}
+
+pub async fn principals_round_trip(store: &dyn Store) {
+    let alice = user(10, "alice@example.com");
+    store.create_principal(&alice).await.expect("create");
+    let fetched = store.get_principal(10).await.expect("get").expect("present");
+    assert_eq!(fetched, alice);
+    let by_name = store.find_principal(PrincipalKind::User, "ALICE@example.com").await.expect("find");
+    assert_eq!(by_name, Some(alice.clone()));
+    assert_eq!(store.find_principal(PrincipalKind::Group, "alice@example.com").await.expect("find"), None);
+    assert_eq!(store.get_principal(11).await.expect("get"), None);
+    store.create_principal(&user(5, "bob@example.com")).await.expect("create");
+    let ids: Vec<i64> = store.list_principals(PrincipalKind::User).await.expect("list").iter().map(|p| p.id).collect();
+    assert_eq!(ids, vec![5, 10]);
+}
+
+pub async fn names_are_unique_per_kind_case_insensitively(store: &dyn Store) {
+    store.create_principal(&user(1, "a@example.com")).await.expect("create");
+    let clash = store.create_principal(&user(2, "A@EXAMPLE.COM")).await;
+    assert!(matches!(clash, Err(StoreError::AlreadyExists(_))), "{clash:?}");
+    let same_id = store.create_principal(&user(1, "other@example.com")).await;
+    assert!(matches!(same_id, Err(StoreError::AlreadyExists(_))), "{same_id:?}");
+    store.create_principal(&group(3, "a@example.com")).await.expect("a group may share a user's name");
+    assert_eq!(store.list_principals(PrincipalKind::User).await.expect("list").len(), 1);
+}
+
+pub async fn update_and_delete_principal(store: &dyn Store) {
+    store.create_principal(&user(1, "a@example.com")).await.expect("create");
+    store.create_principal(&user(2, "b@example.com")).await.expect("create");
+    let mut changed = user(1, "renamed@example.com");
+    changed.active = false;
+    changed.entitlements = vec![];
+    store.update_principal(&changed).await.expect("update");
+    assert_eq!(store.get_principal(1).await.expect("get"), Some(changed));
+    let clash = store.update_principal(&user(1, "b@example.com")).await;
+    assert!(matches!(clash, Err(StoreError::AlreadyExists(_))), "{clash:?}");
+    let missing = store.update_principal(&user(9, "z@example.com")).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+    assert!(store.delete_principal(1).await.expect("delete"));
+    assert!(!store.delete_principal(1).await.expect("delete again"));
+    assert_eq!(store.get_principal(1).await.expect("get"), None);
+}
+
+pub async fn group_membership(store: &dyn Store) {
+    store.create_principal(&group(100, "admins")).await.expect("create");
+    store.create_principal(&group(101, "data")).await.expect("create");
+    store.create_principal(&user(1, "a@example.com")).await.expect("create");
+    store.create_principal(&user(2, "b@example.com")).await.expect("create");
+    store.set_group_members(100, &[1, 101]).await.expect("set");
+    store.add_group_members(101, &[2, 2]).await.expect("add twice is idempotent");
+    assert_eq!(store.group_members(100).await.expect("members"), vec![1, 101]);
+    assert_eq!(store.group_members(101).await.expect("members"), vec![2]);
+    store.remove_group_members(100, &[1]).await.expect("remove");
+    assert_eq!(store.group_members(100).await.expect("members"), vec![101]);
+    let mut edges = store.all_memberships().await.expect("all");
+    edges.sort_by_key(|m| (m.group_id, m.member_id));
+    assert_eq!(edges, vec![Membership { group_id: 100, member_id: 101 }, Membership { group_id: 101, member_id: 2 }]);
+    store.delete_principal(101).await.expect("delete group");
+    assert_eq!(store.group_members(100).await.expect("members"), Vec::<i64>::new());
+    assert!(store.all_memberships().await.expect("all").is_empty());
+    let unknown = store.add_group_members(100, &[999]).await;
+    assert!(matches!(unknown, Err(StoreError::NotFound(_))), "{unknown:?}");
+}
+
+fn token(id: &str, owner: i64) -> TokenRecord {
+    TokenRecord {
+        token_id: id.to_string(),
+        secret_hash: format!("hash-{id}"),
+        owner_id: owner,
+        created_by_id: owner,
+        comment: Some("ci".to_string()),
+        creation_time_ms: 1,
+        expiry_time_ms: Some(2),
+        scopes: None,
+    }
+}
+
+pub async fn tokens_round_trip(store: &dyn Store) {
+    store.create_principal(&user(1, "a@example.com")).await.expect("create");
+    store.create_principal(&user(2, "b@example.com")).await.expect("create");
+    store.insert_token(&token("t1", 1)).await.expect("insert");
+    store.insert_token(&TokenRecord { expiry_time_ms: None, ..token("t2", 2) }).await.expect("insert");
+    assert_eq!(store.find_token_by_hash("hash-t1").await.expect("find"), Some(token("t1", 1)));
+    assert_eq!(store.get_token("t2").await.expect("get").expect("present").expiry_time_ms, None);
+    assert_eq!(store.list_tokens(None).await.expect("list").len(), 2);
+    assert_eq!(store.list_tokens(Some(2)).await.expect("list")[0].token_id, "t2");
+    assert!(store.delete_token("t1").await.expect("delete"));
+    assert!(!store.delete_token("t1").await.expect("delete again"));
+    assert_eq!(store.find_token_by_hash("hash-t1").await.expect("find"), None);
+    store.delete_principal(2).await.expect("delete owner");
+    assert!(store.list_tokens(None).await.expect("list").is_empty(), "tokens go with their owner");
+}
+
+pub async fn oauth_secrets_round_trip(store: &dyn Store) {
+    store.create_principal(&user(1, "sp")).await.expect("create");
+    let secret = OAuthSecretRecord {
+        id: "s1".to_string(),
+        principal_id: 1,
+        secret_phc: "$argon2id$...".to_string(),
+        secret_hash: "abcd".to_string(),
+        create_time_ms: 1,
+        expire_time_ms: 2,
+        scopes: Some(vec!["all-apis".to_string()]),
+    };
+    store.insert_oauth_secret(&secret).await.expect("insert");
+    assert_eq!(store.list_oauth_secrets(1).await.expect("list"), vec![secret]);
+    assert!(!store.delete_oauth_secret(2, "s1").await.expect("other principal"));
+    assert!(store.delete_oauth_secret(1, "s1").await.expect("delete"));
+    assert!(store.list_oauth_secrets(1).await.expect("list").is_empty());
+}
+
+pub async fn acl_set_merge_and_cascade(store: &dyn Store) {
+    store.create_principal(&user(1, "a@example.com")).await.expect("create");
+    store.create_principal(&user(2, "b@example.com")).await.expect("create");
+    let dir = ObjectRecord { object_type: "directories".to_string(), object_id: "7".to_string(), parent: None };
+    let nb = ObjectRecord {
+        object_type: "notebooks".to_string(),
+        object_id: "8".to_string(),
+        parent: Some(("directories".to_string(), "7".to_string())),
+    };
+    store.upsert_object(&dir).await.expect("upsert");
+    store.upsert_object(&nb).await.expect("upsert");
+    assert_eq!(store.get_object("notebooks", "8").await.expect("get"), Some(nb));
+    let entry = |principal_id, level: &str| AclEntry { principal_id, level: level.to_string() };
+    store.set_acl("directories", "7", &[entry(2, "CAN_READ"), entry(1, "CAN_MANAGE")]).await.expect("set");
+    assert_eq!(store.get_acl("directories", "7").await.expect("get"), vec![entry(1, "CAN_MANAGE"), entry(2, "CAN_READ")]);
+    store.merge_acl("directories", "7", &[entry(2, "CAN_EDIT")]).await.expect("merge");
+    assert_eq!(store.get_acl("directories", "7").await.expect("get"), vec![entry(1, "CAN_MANAGE"), entry(2, "CAN_EDIT")]);
+    store.set_acl("directories", "7", &[entry(2, "CAN_RUN")]).await.expect("replace");
+    assert_eq!(store.get_acl("directories", "7").await.expect("get"), vec![entry(2, "CAN_RUN")]);
+    store.delete_principal(2).await.expect("delete principal");
+    assert!(store.get_acl("directories", "7").await.expect("get").is_empty(), "entries go with their principal");
+    assert!(store.delete_object("directories", "7").await.expect("delete"));
+    assert_eq!(store.get_object("directories", "7").await.expect("get"), None);
+    let missing = store.set_acl("jobs", "404", &[entry(1, "CAN_VIEW")]).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+}
+
+pub async fn audit_append_and_filter(store: &dyn Store) {
+    let event = |n: i64, decision| AuditEvent {
+        seq: 0,
+        time_ms: n,
+        request_id: format!("req-{n}"),
+        principal_id: Some(n % 2),
+        principal_name: Some("a@example.com".to_string()),
+        action: if n % 3 == 0 { "scim.users.create".to_string() } else { "tokens.create".to_string() },
+        object: "workspace".to_string(),
+        decision,
+        reason: String::new(),
+        status: Some(200),
+    };
+    let events: Vec<AuditEvent> = (1..=6).map(|n| event(n, if n == 4 { AuditDecision::Deny } else { AuditDecision::Allow })).collect();
+    store.append_audit_events(&events).await.expect("append");
+    let all = store.list_audit_events(&AuditFilter::default(), 0, 100).await.expect("list");
+    assert_eq!(all.iter().map(|e| e.time_ms).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq), "seq increases");
+    let after = store.list_audit_events(&AuditFilter::default(), all[1].seq, 2).await.expect("list");
+    assert_eq!(after.iter().map(|e| e.time_ms).collect::<Vec<_>>(), vec![3, 4]);
+    let denied = AuditFilter { decision: Some(AuditDecision::Deny), ..AuditFilter::default() };
+    assert_eq!(store.list_audit_events(&denied, 0, 100).await.expect("list").len(), 1);
+    let scim = AuditFilter { action_prefix: Some("scim.".to_string()), principal_id: Some(1), ..AuditFilter::default() };
+    assert_eq!(store.list_audit_events(&scim, 0, 100).await.expect("list").iter().map(|e| e.time_ms).collect::<Vec<_>>(), vec![3]);
+    let by_request = AuditFilter { request_id: Some("req-5".to_string()), ..AuditFilter::default() };
+    assert_eq!(store.list_audit_events(&by_request, 0, 100).await.expect("list").len(), 1);
+}
+
+pub async fn settings_init_once(store: &dyn Store) {
+    assert_eq!(store.get_setting("workspace_id").await.expect("get"), None);
+    assert_eq!(store.init_setting("workspace_id", "1").await.expect("init"), "1");
+    assert_eq!(store.init_setting("workspace_id", "2").await.expect("init"), "1");
+    assert_eq!(store.get_setting("workspace_id").await.expect("get"), Some("1".to_string()));
+}
