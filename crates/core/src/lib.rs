@@ -1,1 +1,14 @@
+//! Kiln's domain: errors, principals, authorization and the audit log. Services per API group
+//! build on these.
 
+pub mod audit;
+pub mod authz;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod principal;
+
+pub use error::{Error, ErrorCode, Result};
+pub mod authn;
+pub mod workspace;
+pub mod identity;

@@ -1,1 +1,76 @@
+//! The `kiln` server: configuration, wiring and the HTTP layer.
 
+pub mod config;
+pub mod error;
+pub mod routes;
+pub mod state;
+
+use std::sync::Arc;
+
+use kiln_core::workspace::{AdminToken, bootstrap};
+use kiln_store::Store;
+use kiln_store_sqlite::SqliteStore;
+
+use crate::config::{Config, ServeArgs};
+use crate::state::AppState;
+
+/// Builds the state for a store; used by `serve` and by tests.
+pub async fn build_state(store: Arc<dyn Store>, admin_token: Option<&str>) -> Result<(AppState, AdminToken), String> {
+    let (workspace, admin) = bootstrap(&store, admin_token).await.map_err(|e| format!("bootstrap failed: {e}"))?;
+    Ok((AppState::new(store, workspace), admin))
+}
+
+pub async fn serve(args: ServeArgs) -> Result<(), String> {
+    let config = Config::resolve(args)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).map_err(|e| format!("invalid log filter: {e}"))?)
+        .with_writer(std::io::stderr)
+        .init();
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
+    let db_path = config.data_dir.join("kiln.db");
+    let store = SqliteStore::open(&db_path.to_string_lossy()).await.map_err(|e| e.to_string())?;
+    let (state, admin) = build_state(Arc::new(store), config.admin_token.as_deref()).await?;
+    let token_file = config.data_dir.join("admin.token");
+    if let AdminToken::Minted(token) = &admin {
+        write_private_file(&token_file, token).map_err(|e| format!("cannot write {}: {e}", token_file.display()))?;
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let token_hint = match admin {
+        AdminToken::Provided => "the token in KILN_ADMIN_TOKEN".to_string(),
+        _ => format!("the token in {}", token_file.display()),
+    };
+    println!("kiln ready at {url} (workspace {}); point the SDK at it: DATABRICKS_HOST={url} DATABRICKS_TOKEN=<{token_hint}>", state.workspace.workspace_id);
+    axum::serve(listener, routes::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Writes a secret file readable only by its owner.
+fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.write_all(b"\n")
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so service managers and test harnesses stop us cleanly.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,3 @@
+//! Identities: SCIM filtering over users, groups and service principals.
+
+pub mod filter;

@@ -1,0 +1,81 @@
+//! Configuration, layered: defaults < `--config` TOML file < `KILN_*` environment < flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version, about = "A self-hosted workspace that speaks the Databricks REST API")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the workspace server.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Data directory (metadata database, keys, storage). Default: ./kiln-data
+    #[arg(long, env = "KILN_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on. Default: 127.0.0.1:8080
+    #[arg(long, env = "KILN_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// TOML configuration file; flags and KILN_* variables override it.
+    #[arg(long, env = "KILN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Admin personal access token to register instead of minting one.
+    #[arg(long = "admin-token", env = "KILN_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Log filter, e.g. `info` or `kiln_server=debug`.
+    #[arg(long, env = "KILN_LOG")]
+    pub log: Option<String>,
+}
+
+/// The file form of the configuration; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub log: Option<String>,
+}
+
+/// The resolved configuration `serve` runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub admin_token: Option<String>,
+    pub log: String,
+}
+
+impl Config {
+    pub fn resolve(args: ServeArgs) -> Result<Config, String> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| format!("invalid config file {}: {e}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let admin_token = args.admin_token.filter(|t| !t.is_empty());
+        if let Some(token) = &admin_token {
+            if token.len() < 20 || !token.chars().all(|c| c.is_ascii_graphic()) {
+                return Err("KILN_ADMIN_TOKEN must be at least 20 printable ASCII characters".to_string());
+            }
+        }
+        Ok(Config {
+            data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("kiln-data")),
+            listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            admin_token,
+            log: args.log.or(file.log).unwrap_or_else(|| "info".to_string()),
+        })
+    }
+}

@@ -1,0 +1,31 @@
+//! The `Caller` extractor: resolves `Authorization: Bearer <token>`.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use kiln_core::Error;
+use kiln_core::principal::Caller;
+use std::sync::Arc;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug)]
+pub struct CallerExtractor(pub Caller);
+
+impl FromRequestParts<AppState> for CallerExtractor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<CallerExtractor, ApiError> {
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let Some(header) = header else {
+            return Err(ApiError(Error::unauthenticated("No access token was provided: send Authorization: Bearer <token>")));
+        };
+        let token = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).map(str::trim);
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Err(ApiError(Error::unauthenticated("Authorization header must be Bearer <token>")));
+        };
+        let principal = state.authenticator.authenticate_bearer(token).await?;
+        let request_id = uuid::Uuid::new_v4().to_string();
+        Ok(CallerExtractor(Caller { principal: Arc::new(principal), request_id }))
+    }
+}

@@ -1,0 +1,77 @@
+"""Fixtures for the Python SDK conformance suite.
+
+Run from the repository root:
+
+    KILN_BIN=/path/to/kiln python -m pytest tests/conformance -q
+
+Each session starts its own `kiln serve` on a free port with a fresh data directory and a
+generated admin token. Tests that change workspace-wide state start a dedicated server
+through `launch_kiln`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import kilnlib
+
+# Settings from the caller's shell (DATABRICKS_HOST, DATABRICKS_TOKEN, ...) would mix into
+# every Config the tests build; the suite configures clients explicitly.
+for _name in [n for n in os.environ if n.startswith("DATABRICKS_")]:
+    del os.environ[_name]
+
+
+@pytest.fixture(scope="session")
+def kiln_bin() -> str:
+    path = os.environ.get("KILN_BIN")
+    if not path:
+        pytest.fail("KILN_BIN is not set: point it at a built kiln binary (KILN_BIN=/path/to/kiln)", pytrace=False)
+    if not (Path(path).is_file() and os.access(path, os.X_OK)):
+        pytest.fail(f"KILN_BIN={path} is not an executable file", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def launch_kiln(kiln_bin, tmp_path_factory):
+    """`with launch_kiln(config_toml=None) as server:` starts one more kiln child."""
+
+    def launch(config_toml: str | None = None):
+        return kilnlib.running_kiln(kiln_bin, tmp_path_factory.mktemp("kiln"), config_toml)
+
+    return launch
+
+
+@pytest.fixture(scope="session")
+def server(launch_kiln) -> kilnlib.KilnServer:
+    """The shared server: host URL and admin token. Rate limits are off."""
+    with launch_kiln() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def admin(server):
+    return server.admin_client()
+
+
+@pytest.fixture
+def make_non_admin(server, admin):
+    """Factory: a new service principal (not an admin) and a client acting as it."""
+    return lambda: kilnlib.create_non_admin(server, admin)
+
+
+@pytest.fixture
+def non_admin(make_non_admin) -> kilnlib.NonAdmin:
+    return make_non_admin()
+
+
+@pytest.fixture(autouse=True)
+def _kiln_still_running():
+    """Fail fast, with the child's stderr, when a server died during the previous test."""
+    for running in kilnlib.RUNNING_SERVERS:
+        report = running.exit_report()
+        if report:
+            pytest.fail(report, pytrace=False)
+    yield

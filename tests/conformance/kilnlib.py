@@ -1,0 +1,288 @@
+"""Helpers shared by the conformance tests: run a `kiln serve` child, build SDK clients,
+make non-admin identities, and remember every secret issued so tests can check for leaks.
+
+Nothing here prints a token. Objects that hold one keep it out of their repr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional
+
+import pytest
+import requests
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.clock import RealClock
+from databricks.sdk.config import Config
+from databricks.sdk.service import iam
+
+METADATA_PATH = "/.well-known/databricks-config"
+SCIM = "/api/2.0/preview/scim/v2"
+READY_TIMEOUT_SECONDS = 30
+STOP_GRACE_SECONDS = 5
+# The SDK retries connection errors and 429s for `retry_timeout_seconds` (default 300 s).
+# A bounded budget keeps a dead server from stalling every test for five minutes.
+CLIENT_RETRY_TIMEOUT_SECONDS = 30
+PATCH_SCHEMAS = [iam.PatchSchema.URN_IETF_PARAMS_SCIM_API_MESSAGES_2_0_PATCH_OP]
+
+
+def unique(prefix: str) -> str:
+    """A name no other test uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def new_admin_token() -> str:
+    """A token in the PAT format: `dapi` and 32 hex characters."""
+    return "dapi" + secrets.token_hex(16)
+
+
+# --- secrets issued during the session ------------------------------------------------------
+
+
+class IssuedSecrets:
+    """Every token value and OAuth secret the tests obtain, with a label to report instead
+    of the value itself."""
+
+    def __init__(self) -> None:
+        self._items: list[tuple[str, str]] = []
+
+    def add(self, label: str, value: Optional[str]) -> Optional[str]:
+        if value:
+            self._items.append((label, value))
+        return value
+
+    def found_in(self, text: str) -> list[str]:
+        """Labels of the secrets that occur in `text` (never the values)."""
+        return [label for label, value in self._items if value in text]
+
+    def __repr__(self) -> str:
+        return f"IssuedSecrets({len(self._items)} values)"
+
+
+ISSUED_SECRETS = IssuedSecrets()
+
+
+# --- SDK clients ----------------------------------------------------------------------------
+
+
+def workspace_client(host: str, *, clock=None, **settings) -> WorkspaceClient:
+    """A WorkspaceClient for `host`. Build it only once the server answers: the constructor
+    GETs /.well-known/databricks-config and retries while the host is down."""
+    settings.setdefault("retry_timeout_seconds", CLIENT_RETRY_TIMEOUT_SECONDS)
+    return WorkspaceClient(config=Config(host=host, clock=clock, **settings))
+
+
+def pat_client(host: str, token: str, **settings) -> WorkspaceClient:
+    return workspace_client(host, token=token, auth_type="pat", **settings)
+
+
+def oauth_client(host: str, client_id: str, client_secret: str, **settings) -> WorkspaceClient:
+    """OAuth M2M through the SDK's default credential chain (no auth_type override)."""
+    return workspace_client(host, client_id=client_id, client_secret=client_secret, **settings)
+
+
+def bearer_of(client: WorkspaceClient) -> str:
+    """The token the client currently sends (fetching an OAuth token if it has none)."""
+    header = client.config.authenticate()["Authorization"]
+    return header.split(" ", 1)[1]
+
+
+class FastForwardClock(RealClock):
+    """Real time, but `sleep` jumps the clock forward instead of blocking. The SDK's retry
+    loop then reaches its deadline at once instead of waiting out a `Retry-After`."""
+
+    def __init__(self) -> None:
+        self._skipped = 0.0
+
+    def time(self) -> float:
+        return time.time() + self._skipped
+
+    def sleep(self, seconds: float) -> None:
+        self._skipped += seconds
+
+
+# --- the kiln child process -----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class KilnServer:
+    host: str
+    admin_token: str = field(repr=False)
+    process: subprocess.Popen = field(repr=False)
+    log_dir: Path
+
+    @property
+    def stderr(self) -> str:
+        return (self.log_dir / "stderr.log").read_text(errors="replace")
+
+    def stderr_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.stderr.splitlines()[-lines:]) or "<empty>"
+
+    def auth_headers(self, token: Optional[str] = None) -> dict:
+        return {"Authorization": f"Bearer {token or self.admin_token}"}
+
+    def admin_client(self, **settings) -> WorkspaceClient:
+        return pat_client(self.host, self.admin_token, **settings)
+
+    def request(self, method: str, path: str, *, token: Optional[str] = None, **kwargs) -> requests.Response:
+        """A raw authenticated request (admin unless `token` is given)."""
+        headers = {**self.auth_headers(token), **kwargs.pop("headers", {})}
+        return requests.request(method, self.host + path, headers=headers, timeout=30, **kwargs)
+
+    def exit_report(self) -> Optional[str]:
+        """None while the child runs; otherwise why it is gone, with its stderr."""
+        code = self.process.poll()
+        if code is None:
+            return None
+        return f"kiln exited early with code {code}; stderr:\n{self.stderr_tail()}"
+
+
+def _child_env(admin_token: str, rate_limits_off: bool) -> dict:
+    # DATABRICKS_* and KILN_* from the caller's shell must not leak into the child.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "KILN_"))}
+    env["KILN_ADMIN_TOKEN"] = admin_token
+    env["KILN_LOG"] = "warn"
+    if rate_limits_off:
+        env["KILN_RATE_LIMITS"] = "off"
+    return env
+
+
+def _wait_until_ready(server: KilnServer) -> None:
+    url = server.host + METADATA_PATH
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    last_problem = "no answer yet"
+    while time.monotonic() < deadline:
+        report = server.exit_report()
+        if report:
+            raise RuntimeError(report)
+        try:
+            response = requests.get(url, timeout=2)
+            if response.status_code == 200:
+                return
+            last_problem = f"HTTP {response.status_code}"
+        except requests.RequestException as error:
+            last_problem = type(error).__name__
+        time.sleep(0.2)
+    raise RuntimeError(
+        f"kiln did not answer GET {METADATA_PATH} within {READY_TIMEOUT_SECONDS} s "
+        f"(last: {last_problem}); stderr:\n{server.stderr_tail()}"
+    )
+
+
+def start_kiln(binary: str, workdir: Path, config_toml: Optional[str] = None) -> KilnServer:
+    """Starts `kiln serve` on a free port and waits until it answers. With `config_toml` the
+    file is passed with `--config` and rate limits are left to it; otherwise they are off."""
+    data_dir = workdir / "data"
+    data_dir.mkdir()
+    port = free_port()
+    args = [binary, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"]
+    if config_toml is not None:
+        config_path = workdir / "kiln.toml"
+        config_path.write_text(config_toml)
+        args += ["--config", str(config_path)]
+    admin_token = new_admin_token()
+    ISSUED_SECRETS.add("admin token", admin_token)
+    with open(workdir / "stdout.log", "wb") as stdout, open(workdir / "stderr.log", "wb") as stderr:
+        process = subprocess.Popen(
+            args,
+            env=_child_env(admin_token, rate_limits_off=config_toml is None),
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+        )
+    server = KilnServer(f"http://127.0.0.1:{port}", admin_token, process, workdir)
+    try:
+        _wait_until_ready(server)
+    except RuntimeError:
+        stop_kiln(server)
+        raise
+    return server
+
+
+def stop_kiln(server: KilnServer) -> list[str]:
+    """SIGTERM, then SIGKILL after a grace period. Returns what went wrong, if anything."""
+    problems = []
+    process = server.process
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            problems.append(f"did not exit within {STOP_GRACE_SECONDS} s of SIGTERM and was killed")
+    if process.returncode != 0:
+        problems.append(f"exited with code {process.returncode}")
+    log_text = server.stderr + (server.log_dir / "stdout.log").read_text(errors="replace")
+    panics = [line for line in log_text.splitlines() if "panicked" in line]
+    if panics:
+        problems.append("panicked:\n" + "\n".join(panics))
+    return problems
+
+
+RUNNING_SERVERS: list[KilnServer] = []
+
+
+@contextlib.contextmanager
+def running_kiln(binary: str, workdir: Path, config_toml: Optional[str] = None) -> Iterator[KilnServer]:
+    try:
+        server = start_kiln(binary, workdir, config_toml)
+    except RuntimeError as error:
+        start_failure = str(error)
+    else:
+        start_failure = None
+    if start_failure:
+        pytest.fail(start_failure, pytrace=False)
+    RUNNING_SERVERS.append(server)
+    try:
+        yield server
+    finally:
+        RUNNING_SERVERS.remove(server)
+        problems = stop_kiln(server)
+    if problems:
+        pytest.fail(
+            f"kiln at {server.host}: " + "; ".join(problems) + f"\nstderr tail:\n{server.stderr_tail()}",
+            pytrace=False,
+        )
+
+
+# --- identities -----------------------------------------------------------------------------
+
+
+@dataclass
+class NonAdmin:
+    """A service principal outside `admins`, with a client using an on-behalf-of token."""
+
+    sp: iam.ServicePrincipal
+    client: WorkspaceClient = field(repr=False)
+    token_id: str
+
+
+def create_non_admin(server: KilnServer, admin: WorkspaceClient) -> NonAdmin:
+    sp = admin.service_principals.create(display_name=unique("kiln-sp"))
+    obo = admin.token_management.create_obo_token(application_id=sp.application_id, lifetime_seconds=3600)
+    ISSUED_SECRETS.add("on-behalf-of token", obo.token_value)
+    return NonAdmin(sp=sp, client=pat_client(server.host, obo.token_value), token_id=obo.token_info.token_id)
+
+
+def group_names(principal) -> set[str]:
+    return {g.display for g in principal.groups or []}
+
+
+def group_ids(principal) -> set[str]:
+    return {g.value for g in principal.groups or []}
