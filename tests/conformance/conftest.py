@@ -12,6 +12,7 @@ through `launch_kiln`.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,27 @@ def make_non_admin(server, admin):
 @pytest.fixture
 def non_admin(make_non_admin) -> kilnlib.NonAdmin:
     return make_non_admin()
+
+
+TEST_TIME_LIMIT_SECONDS = 120
+
+
+def _time_limit_exceeded(signum, frame):
+    pytest.fail(
+        f"test ran over {TEST_TIME_LIMIT_SECONDS} s: a call that never returns, or an SDK list "
+        "that never ends (a SCIM list that ignores startIndex loops forever)",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _time_limit():
+    """No test may hang the suite (pytest-timeout is not a dependency)."""
+    previous = signal.signal(signal.SIGALRM, _time_limit_exceeded)
+    signal.alarm(TEST_TIME_LIMIT_SECONDS)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(autouse=True)

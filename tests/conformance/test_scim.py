@@ -92,16 +92,18 @@ def raw_user_page(admin, start_index: int, count: int, **query) -> dict:
 
 
 def walk_raw_pages(admin, count: int, **query) -> list[str]:
-    """Every id the server returns when paged by startIndex, duplicates included (the SDK
-    would hide duplicates)."""
+    """Every id, paging by startIndex as the SDK does, but failing on a repeated id where the
+    SDK would silently skip it (and loop forever if the server ignores startIndex)."""
     seen, start_index = [], 1
-    for _ in range(1000):
+    while True:
         resources = raw_user_page(admin, start_index, count, **query).get("Resources") or []
         if not resources:
             return seen
-        seen += [resource["id"] for resource in resources]
-        start_index += len(resources)
-    pytest.fail("startIndex paging never reached an empty page")
+        page_ids = [resource["id"] for resource in resources]
+        repeated = set(page_ids) & set(seen)
+        assert not repeated, f"startIndex={start_index} returned ids listed before: {sorted(repeated)}"
+        seen += page_ids
+        start_index += len(page_ids)
 
 
 def test_scim_paging_by_start_index(admin):
@@ -113,12 +115,12 @@ def test_scim_paging_by_start_index(admin):
     total = first["totalResults"]
     assert total >= len(created)
 
+    # Raw first: it fails fast where the SDK loop below would never end.
+    assert len(walk_raw_pages(admin, count=2)) == total
+
     listed = ids_of(admin.users.list(count=2))
     assert len(listed) == len(set(listed)) == total
     assert created <= set(listed)
-
-    raw_ids = walk_raw_pages(admin, count=2)
-    assert len(raw_ids) == len(set(raw_ids)) == total
 
     past_the_end = raw_user_page(admin, start_index=total + 1, count=1)
     assert not past_the_end.get("Resources")
@@ -131,6 +133,7 @@ def test_filtered_listing_pages(admin):
 
     first = raw_user_page(admin, start_index=1, count=2, filter=name_filter)
     assert first["totalResults"] == len(created)
+    assert set(walk_raw_pages(admin, count=2, filter=name_filter)) == created
     assert set(ids_of(admin.users.list(filter=name_filter, count=2))) == created
 
 

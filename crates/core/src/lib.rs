@@ -12,3 +12,4 @@ pub use error::{Error, ErrorCode, Result};
 pub mod authn;
 pub mod workspace;
 pub mod identity;
+pub mod tokens;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use kiln_store::{PrincipalKind, PrincipalRecord, Store, TokenRecord};
+use kiln_store::{AclEntry, ObjectRecord, PrincipalKind, PrincipalRecord, Store, TokenRecord};
 
 use crate::clock::now_ms;
 use crate::error::Result;
@@ -38,6 +38,7 @@ pub async fn bootstrap(store: &Arc<dyn Store>, provided_admin_token: Option<&str
     let admin = ensure_principal(store, admin_user()).await?;
     store.add_group_members(admins.id, &[admin.id]).await?;
     store.add_group_members(users.id, &[admin.id]).await?;
+    register_token_permissions(store, admins.id, users.id).await?;
 
     let admin_token = match provided_admin_token {
         Some(token) => {
@@ -59,6 +60,21 @@ pub async fn bootstrap(store: &Arc<dyn Store>, provided_admin_token: Option<&str
     };
     let info = WorkspaceInfo { workspace_id: workspace_id.parse().unwrap_or_default(), account_id };
     Ok((info, admin_token))
+}
+
+/// `authorization/tokens`: admins manage it, and every user may create tokens, as on a new
+/// Databricks workspace. Only set on first start, so later ACL changes stick.
+async fn register_token_permissions(store: &Arc<dyn Store>, admins_id: i64, users_id: i64) -> Result<()> {
+    if store.get_object("tokens", "tokens").await?.is_some() {
+        return Ok(());
+    }
+    store.upsert_object(&ObjectRecord { object_type: "tokens".to_string(), object_id: "tokens".to_string(), parent: None }).await?;
+    let entries = [
+        AclEntry { principal_id: admins_id, level: "CAN_MANAGE".to_string() },
+        AclEntry { principal_id: users_id, level: "CAN_USE".to_string() },
+    ];
+    store.set_acl("tokens", "tokens", &entries).await?;
+    Ok(())
 }
 
 async fn ensure_principal(store: &Arc<dyn Store>, wanted: PrincipalRecord) -> Result<PrincipalRecord> {

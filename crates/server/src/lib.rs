@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod error;
+pub mod extract;
 pub mod routes;
 pub mod state;
 

@@ -1,6 +1,9 @@
 use std::sync::Arc;
 
+use kiln_core::audit::AuditLog;
 use kiln_core::authn::Authenticator;
+use kiln_core::authz::{AclPolicy, Authz};
+use kiln_core::tokens::TokenService;
 use kiln_core::workspace::WorkspaceInfo;
 use kiln_store::Store;
 
@@ -10,10 +13,21 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub workspace: Arc<WorkspaceInfo>,
     pub authenticator: Authenticator,
+    pub audit: AuditLog,
+    pub tokens: TokenService,
 }
 
 impl AppState {
+    /// Wires the services; starts the audit writer on the current runtime.
     pub fn new(store: Arc<dyn Store>, workspace: WorkspaceInfo) -> AppState {
-        AppState { authenticator: Authenticator::new(store.clone()), store, workspace: Arc::new(workspace) }
+        let audit = AuditLog::start(store.clone());
+        let authz = Authz::new(Arc::new(AclPolicy::new(store.clone())), audit.clone());
+        AppState {
+            authenticator: Authenticator::new(store.clone()),
+            tokens: TokenService::new(store.clone(), authz),
+            audit,
+            store,
+            workspace: Arc::new(workspace),
+        }
     }
 }

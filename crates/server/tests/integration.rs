@@ -11,17 +11,31 @@ use tower::ServiceExt;
 const ADMIN_TOKEN: &str = "dapi0123456789abcdef0123456789abcdef";
 
 async fn app() -> axum::Router {
-    let store = SqliteStore::open(":memory:").await.expect("store");
-    let (state, _) = kiln_server::build_state(Arc::new(store), Some(ADMIN_TOKEN)).await.expect("state");
-    kiln_server::routes::router(state)
+    app_with_store().await.0
+}
+
+async fn app_with_store() -> (axum::Router, Arc<dyn kiln_store::Store>) {
+    let store: Arc<dyn kiln_store::Store> = Arc::new(SqliteStore::open(":memory:").await.expect("store"));
+    let (state, _) = kiln_server::build_state(store.clone(), Some(ADMIN_TOKEN)).await.expect("state");
+    (kiln_server::routes::router(state), store)
 }
 
 async fn call(app: &axum::Router, method: &str, path: &str, token: Option<&str>) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
-    let mut request = Request::builder().method(method).uri(path);
+    call_with_body(app, method, path, token, "").await
+}
+
+async fn call_with_body(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+    let mut request = Request::builder().method(method).uri(path).header("content-type", "application/json");
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
-    let response = app.clone().oneshot(request.body(Body::empty()).expect("request")).await.expect("response");
+    let response = app.clone().oneshot(request.body(Body::from(body.to_string())).expect("request")).await.expect("response");
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.expect("body").to_bytes();
@@ -75,4 +89,124 @@ async fn unknown_and_planned_routes_are_told_apart() {
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
     assert_eq!(body["error_code"], "NOT_IMPLEMENTED");
     assert!(body["message"].as_str().expect("message").contains("/api/2.1/clusters/list"));
+}
+
+mod tokens {
+    use super::*;
+    use kiln_store::{AclEntry, PrincipalKind, PrincipalRecord};
+
+    #[tokio::test]
+    async fn token_lifecycle_create_use_list_revoke() {
+        let app = app().await;
+        let (status, _, created) = call_with_body(&app, "POST", "/api/2.0/token/create", Some(ADMIN_TOKEN), r#"{"comment":"ci","lifetime_seconds":3600}"#).await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        let value = created["token_value"].as_str().expect("token_value");
+        assert!(value.starts_with("dapi") && value.len() == 36, "{value}");
+        let token_id = created["token_info"]["token_id"].as_str().expect("token_id");
+        assert_eq!(created["token_info"]["comment"], "ci");
+        assert!(created["token_info"]["expiry_time"].as_i64().expect("expiry") > created["token_info"]["creation_time"].as_i64().expect("creation"));
+
+        let (status, _, me) = call(&app, "GET", "/api/2.0/preview/scim/v2/Me", Some(value)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(me["userName"], "admin@kiln.local");
+
+        let (_, _, listed) = call(&app, "GET", "/api/2.0/token/list", Some(ADMIN_TOKEN)).await;
+        let ids: Vec<&str> = listed["token_infos"].as_array().expect("token_infos").iter().filter_map(|t| t["token_id"].as_str()).collect();
+        assert!(ids.contains(&token_id), "{ids:?}");
+        assert!(!listed.to_string().contains(value), "token values are never listed");
+
+        let (status, _, _) = call_with_body(&app, "POST", "/api/2.0/token/delete", Some(ADMIN_TOKEN), &format!(r#"{{"token_id":"{token_id}"}}"#)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _, body) = call(&app, "GET", "/api/2.0/preview/scim/v2/Me", Some(value)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["error_code"], "UNAUTHENTICATED");
+        let (status, _, body) = call_with_body(&app, "POST", "/api/2.0/token/delete", Some(ADMIN_TOKEN), &format!(r#"{{"token_id":"{token_id}"}}"#)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["error_code"], "RESOURCE_DOES_NOT_EXIST");
+    }
+
+    #[tokio::test]
+    async fn never_expiring_token_reports_minus_one() {
+        let app = app().await;
+        let (status, _, created) = call_with_body(&app, "POST", "/api/2.0/token/create", Some(ADMIN_TOKEN), "").await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        assert_eq!(created["token_info"]["expiry_time"], -1);
+    }
+
+    #[tokio::test]
+    async fn expired_token_is_unauthenticated() {
+        let app = app().await;
+        let (_, _, created) = call_with_body(&app, "POST", "/api/2.0/token/create", Some(ADMIN_TOKEN), r#"{"lifetime_seconds":1}"#).await;
+        let value = created["token_value"].as_str().expect("token_value").to_string();
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let (status, _, body) = call(&app, "GET", "/api/2.0/preview/scim/v2/Me", Some(&value)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(body["message"].as_str().expect("message").contains("expired"));
+    }
+
+    #[tokio::test]
+    async fn bad_bodies_name_the_field() {
+        let app = app().await;
+        let (status, _, body) = call_with_body(&app, "POST", "/api/2.0/token/create", Some(ADMIN_TOKEN), r#"{"lifetime_seconds":"abc"}"#).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error_code"], "INVALID_PARAMETER_VALUE");
+        assert!(body["message"].as_str().expect("message").contains("lifetime_seconds"), "{body}");
+        let (status, _, body) = call_with_body(&app, "POST", "/api/2.0/token/create", Some(ADMIN_TOKEN), r#"{"lifetime_seconds":0}"#).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["message"].as_str().expect("message").contains("lifetime_seconds"), "{body}");
+        let (status, _, body) = call_with_body(&app, "POST", "/api/2.0/token/create", Some(ADMIN_TOKEN), "{not json").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error_code"], "MALFORMED_REQUEST");
+        let (status, _, body) = call_with_body(&app, "POST", "/api/2.0/token/delete", Some(ADMIN_TOKEN), "{}").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["message"].as_str().expect("message").contains("token_id"), "{body}");
+    }
+
+    /// A non-admin needs CAN_USE on authorization/tokens; the denial names it.
+    #[tokio::test]
+    async fn creating_tokens_requires_can_use() {
+        let (app, store) = app_with_store().await;
+        let user = PrincipalRecord {
+            id: 42,
+            kind: PrincipalKind::User,
+            name: "dana@example.com".to_string(),
+            display_name: "Dana".to_string(),
+            external_id: None,
+            active: true,
+            entitlements: Vec::new(),
+            roles: Vec::new(),
+            attributes: serde_json::json!({}),
+            created_at_ms: 0,
+        };
+        store.create_principal(&user).await.expect("user");
+        let users = store.find_principal(PrincipalKind::Group, "users").await.expect("find").expect("users group");
+        store.add_group_members(users.id, &[42]).await.expect("membership");
+        let dana_token = "dapidana0000000000000000000000000000";
+        store
+            .insert_token(&kiln_store::TokenRecord {
+                token_id: "dana-token".to_string(),
+                secret_hash: kiln_core::ids::sha256_hex(dana_token),
+                owner_id: 42,
+                created_by_id: 42,
+                comment: None,
+                creation_time_ms: 0,
+                expiry_time_ms: None,
+                scopes: None,
+            })
+            .await
+            .expect("token");
+
+        let (status, _, _) = call_with_body(&app, "POST", "/api/2.0/token/create", Some(dana_token), "{}").await;
+        assert_eq!(status, StatusCode::OK, "users hold CAN_USE by default");
+
+        let admins = store.find_principal(PrincipalKind::Group, "admins").await.expect("find").expect("admins group");
+        store.set_acl("tokens", "tokens", &[AclEntry { principal_id: admins.id, level: "CAN_MANAGE".to_string() }]).await.expect("acl");
+        let (status, _, body) = call_with_body(&app, "POST", "/api/2.0/token/create", Some(dana_token), "{}").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["error_code"], "PERMISSION_DENIED");
+        assert_eq!(body["message"], "dana@example.com does not have CAN_USE permission on authorization/tokens");
+
+        let (status, _, body) = call_with_body(&app, "POST", "/api/2.0/token/delete", Some(dana_token), r#"{"token_id":"not-hers"}"#).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    }
 }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod scim;
+mod tokens;
 mod well_known;
 
 use axum::Router;
@@ -21,6 +22,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(well_known::routes())
         .merge(scim::routes())
+        .merge(tokens::routes())
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(state.clone(), org_id_header))
         .with_state(state)
@@ -38,7 +40,7 @@ async fn org_id_header(State(state): State<AppState>, request: Request, next: Ne
 /// Path prefixes of Databricks API groups that later milestones build; they answer 501.
 const PLANNED_ROUTE_PREFIXES: &[&str] = &[
     "/api/2.0/preview/scim/v2/",
-    "/api/2.0/token",
+    "/api/2.0/token/",
     "/api/2.0/token-management/",
     "/api/2.0/accounts/",
     "/api/2.0/permissions/",

@@ -1,0 +1,41 @@
+//! Body extractors whose rejections are Databricks errors naming the offending field.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use kiln_core::{Error, ErrorCode};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Like `axum::Json`, but a bad body answers 400 with the JSON path of the bad field.
+#[derive(Debug)]
+pub struct AppJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<AppJson<T>, ApiError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError(Error::new(ErrorCode::BadRequest, format!("cannot read request body: {rejection}"))))?;
+        // Clients send `{}` or nothing at all for bodies with no required fields.
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        let mut deserializer = serde_json::Deserializer::from_slice(text);
+        match serde_path_to_error::deserialize(&mut deserializer) {
+            Ok(value) => Ok(AppJson(value)),
+            Err(error) => Err(ApiError(json_error(error))),
+        }
+    }
+}
+
+fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return Error::new(ErrorCode::MalformedRequest, format!("malformed JSON in request body: {inner}"));
+    }
+    if path == "." {
+        return Error::invalid(format!("invalid request body: {inner}"));
+    }
+    Error::invalid(format!("invalid value for field '{path}': {inner}"))
+}
