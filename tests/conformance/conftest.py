@@ -68,7 +68,7 @@ def non_admin(make_non_admin) -> kilnlib.NonAdmin:
     return make_non_admin()
 
 
-TEST_TIME_LIMIT_SECONDS = 120
+TEST_TIME_LIMIT_SECONDS = 60
 
 
 def _time_limit_exceeded(signum, frame):

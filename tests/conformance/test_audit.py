@@ -22,7 +22,7 @@ def read_audit_log(server) -> tuple[list[dict], str]:
     events, texts, params = [], [], {"max_results": 1000}
     for _ in range(MAX_PAGES):
         response = server.request("GET", AUDIT, params=params)
-        assert response.status_code == 200, f"HTTP {response.status_code}"
+        assert response.status_code == 200, f"HTTP {response.status_code}: {response.text[:300]}"
         texts.append(response.text)
         page = response.json()
         events += page.get("events", [])

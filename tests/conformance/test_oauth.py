@@ -2,13 +2,18 @@
 
 The SDK fetches its OAuth token lazily, on the first API call, and turns a failed token
 request into ValueError("<error>: <error_description>"); that is the failure asserted here.
+A body without `error` (a Databricks-style 404/501, say) shows up as "unknown: unknown",
+so the tests also require the RFC 6749 code `invalid_client`.
 """
 
 import json
 
 import pytest
+import requests
 
 from kilnlib import ISSUED_SECRETS, SCIM, bearer_of, oauth_client, unique
+
+UNKNOWN_CLIENT_ID = "00000000-0000-4000-8000-000000000000"
 
 
 @pytest.fixture
@@ -23,8 +28,9 @@ def create_secret(admin, sp):
 
 
 def assert_m2m_fails(server, client_id: str, client_secret: str):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as caught:
         oauth_client(server.host, client_id, client_secret).current_user.me()
+    assert "invalid_client" in str(caught.value)
 
 
 def secret_ids(admin, sp) -> set[str]:
@@ -55,7 +61,20 @@ def test_m2m_wrong_secret_fails(server, admin, sp):
 
 
 def test_m2m_unknown_client_fails(server):
-    assert_m2m_fails(server, "00000000-0000-4000-8000-000000000000", "not-a-secret")
+    assert_m2m_fails(server, UNKNOWN_CLIENT_ID, "not-a-secret")
+
+
+def test_token_endpoint_errors_use_the_oauth_shape(server):
+    discovery = requests.get(server.host + "/oidc/.well-known/oauth-authorization-server", timeout=10).json()
+    response = requests.post(
+        discovery["token_endpoint"],
+        data={"grant_type": "client_credentials", "scope": "all-apis"},
+        auth=(UNKNOWN_CLIENT_ID, "not-a-secret"),
+        timeout=10,
+    )
+    assert response.status_code in (400, 401), response.text
+    assert response.headers.get("Content-Type", "").startswith("application/json")
+    assert response.json().get("error") == "invalid_client"
 
 
 def test_m2m_token_is_scoped_to_its_principal(server, admin, sp):

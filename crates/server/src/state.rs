@@ -3,6 +3,7 @@ use std::sync::Arc;
 use kiln_core::audit::AuditLog;
 use kiln_core::authn::Authenticator;
 use kiln_core::authz::{AclPolicy, Authz};
+use kiln_core::identity::ScimService;
 use kiln_core::tokens::TokenService;
 use kiln_core::workspace::WorkspaceInfo;
 use kiln_store::Store;
@@ -15,6 +16,7 @@ pub struct AppState {
     pub authenticator: Authenticator,
     pub audit: AuditLog,
     pub tokens: TokenService,
+    pub scim: ScimService,
 }
 
 impl AppState {
@@ -24,7 +26,8 @@ impl AppState {
         let authz = Authz::new(Arc::new(AclPolicy::new(store.clone())), audit.clone());
         AppState {
             authenticator: Authenticator::new(store.clone()),
-            tokens: TokenService::new(store.clone(), authz),
+            tokens: TokenService::new(store.clone(), authz.clone()),
+            scim: ScimService::new(store.clone(), authz),
             audit,
             store,
             workspace: Arc::new(workspace),

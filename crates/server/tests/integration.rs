@@ -210,3 +210,62 @@ mod tokens {
         assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     }
 }
+
+mod scim {
+    use super::*;
+
+    const USERS: &str = "/api/2.0/preview/scim/v2/Users";
+
+    #[tokio::test]
+    async fn user_crud_filter_and_patch() {
+        let app = app().await;
+        let (status, _, created) = call_with_body(&app, "POST", USERS, Some(ADMIN_TOKEN), r#"{"userName":"eve@example.com","displayName":"Eve"}"#).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_str().expect("id").to_string();
+        assert_eq!(created["emails"][0]["value"], "eve@example.com");
+        let groups: Vec<&str> = created["groups"].as_array().expect("groups").iter().filter_map(|g| g["display"].as_str()).collect();
+        assert_eq!(groups, vec!["users"]);
+
+        let (status, _, again) = call_with_body(&app, "POST", USERS, Some(ADMIN_TOKEN), r#"{"userName":"EVE@example.com"}"#).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{again}");
+        assert_eq!(again["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+
+        let (_, _, found) = call(&app, "GET", &format!("{USERS}?filter=userName%20eq%20%22eve@example.com%22"), Some(ADMIN_TOKEN)).await;
+        assert_eq!(found["totalResults"], 1);
+        assert_eq!(found["Resources"][0]["id"], id.as_str());
+        let (_, _, none) = call(&app, "GET", &format!("{USERS}?filter=displayName%20eq%20any-Xyz"), Some(ADMIN_TOKEN)).await;
+        assert_eq!(none["totalResults"], 0);
+        let (status, _, bad) = call(&app, "GET", &format!("{USERS}?filter=userName%20eq"), Some(ADMIN_TOKEN)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(bad["status"], "400");
+
+        let patch = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false},{"op":"add","path":"entitlements","value":[{"value":"allow-cluster-create"}]}]}"#;
+        let (status, _, patched) = call_with_body(&app, "PATCH", &format!("{USERS}/{id}"), Some(ADMIN_TOKEN), patch).await;
+        assert_eq!(status, StatusCode::OK, "{patched}");
+        assert_eq!(patched["active"], false);
+        assert_eq!(patched["entitlements"][0]["value"], "allow-cluster-create");
+
+        let (status, _, _) = call(&app, "DELETE", &format!("{USERS}/{id}"), Some(ADMIN_TOKEN)).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _, missing) = call(&app, "GET", &format!("{USERS}/{id}"), Some(ADMIN_TOKEN)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(missing["status"], "404");
+    }
+
+    #[tokio::test]
+    async fn start_index_pages_to_an_empty_end() {
+        let app = app().await;
+        for n in 0..3 {
+            let body = format!(r#"{{"userName":"page{n}@example.com"}}"#);
+            call_with_body(&app, "POST", USERS, Some(ADMIN_TOKEN), &body).await;
+        }
+        let (_, _, first) = call(&app, "GET", &format!("{USERS}?startIndex=1&count=2"), Some(ADMIN_TOKEN)).await;
+        let total = first["totalResults"].as_u64().expect("total");
+        assert_eq!(total, 4, "three users and the admin");
+        assert_eq!(first["Resources"].as_array().expect("resources").len(), 2);
+        let (_, _, last) = call(&app, "GET", &format!("{USERS}?startIndex=3&count=2"), Some(ADMIN_TOKEN)).await;
+        assert_eq!(last["Resources"].as_array().expect("resources").len(), 2);
+        let (_, _, past) = call(&app, "GET", &format!("{USERS}?startIndex=5&count=2"), Some(ADMIN_TOKEN)).await;
+        assert!(past["Resources"].as_array().expect("resources").is_empty());
+    }
+}

@@ -1,3 +1,8 @@
-//! Identities: SCIM filtering over users, groups and service principals.
+//! Identities: SCIM users, service principals and groups, and SCIM filtering.
 
 pub mod filter;
+mod render;
+mod scim;
+
+pub use render::render;
+pub use scim::{ListPage, ScimService};

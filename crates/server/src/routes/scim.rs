@@ -1,63 +1,118 @@
-//! SCIM 2.0 at `/api/2.0/preview/scim/v2`. So far: `Me`.
+//! SCIM 2.0 at `/api/2.0/preview/scim/v2`: Me, Users, Groups, ServicePrincipals. Errors use
+//! the SCIM error body, as the real service does.
 
-use axum::Json;
-use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use kiln_api::scim::{ComplexValue, ResourceMeta, ScimName, ScimServicePrincipal, ScimUser, SERVICE_PRINCIPAL_SCHEMA, USER_SCHEMA};
-use kiln_core::principal::Principal;
+use axum::{Json, Router};
+use kiln_api::error::{SCIM_ERROR_SCHEMA, ScimErrorBody};
+use kiln_api::scim::{LIST_RESPONSE_SCHEMA, PatchRequest, ScimListQuery, ScimListResponse, ScimResourceInput};
+use kiln_core::Error;
+use kiln_core::identity::render;
 use kiln_store::PrincipalKind;
 
 use super::CallerExtractor;
+use crate::extract::AppJson;
 use crate::state::AppState;
 
+const BASE: &str = "/api/2.0/preview/scim/v2";
+
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/api/2.0/preview/scim/v2/Me", get(me))
+    let mut router = Router::new().route(&format!("{BASE}/Me"), get(me));
+    for (segment, kind) in [("Users", PrincipalKind::User), ("Groups", PrincipalKind::Group), ("ServicePrincipals", PrincipalKind::ServicePrincipal)] {
+        router = router
+            .route(
+                &format!("{BASE}/{segment}"),
+                get(move |state, caller, query| list(state, caller, kind, query)).post(move |state, caller, body| create(state, caller, kind, body)),
+            )
+            .route(
+                &format!("{BASE}/{segment}/{{id}}"),
+                get(move |state, caller, id| get_one(state, caller, kind, id))
+                    .put(move |state, caller, id, body| replace(state, caller, kind, id, body))
+                    .patch(move |state, caller, id, body| patch(state, caller, kind, id, body))
+                    .delete(move |state, caller, id| delete(state, caller, kind, id)),
+            );
+    }
+    router
 }
+
+/// A core error in SCIM's own error shape.
+#[derive(Debug)]
+struct ScimError(Error);
+
+impl From<Error> for ScimError {
+    fn from(error: Error) -> ScimError {
+        ScimError(error)
+    }
+}
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let scim_type = (status == StatusCode::BAD_REQUEST).then(|| "invalidValue".to_string());
+        let body = ScimErrorBody { schemas: vec![SCIM_ERROR_SCHEMA.to_string()], detail: self.0.message, status: status.as_u16().to_string(), scim_type };
+        (status, Json(body)).into_response()
+    }
+}
+
+type ScimResult<T> = Result<T, ScimError>;
 
 async fn me(CallerExtractor(caller): CallerExtractor) -> Json<serde_json::Value> {
-    Json(render_principal(&caller.principal))
+    let principal = &caller.principal;
+    Json(render(&principal.record, &principal.direct_groups, &[]))
 }
 
-fn values(items: &[String]) -> Vec<ComplexValue> {
-    items.iter().map(ComplexValue::of).collect()
+async fn list(
+    State(state): State<AppState>,
+    CallerExtractor(_caller): CallerExtractor,
+    kind: PrincipalKind,
+    Query(query): Query<ScimListQuery>,
+) -> ScimResult<Json<ScimListResponse<serde_json::Value>>> {
+    let page = state.scim.list(kind, &query).await?;
+    Ok(Json(ScimListResponse {
+        schemas: vec![LIST_RESPONSE_SCHEMA.to_string()],
+        total_results: page.total_results,
+        start_index: page.start_index,
+        items_per_page: page.resources.len(),
+        resources: page.resources,
+    }))
 }
 
-/// The caller as a SCIM resource: a User, or a ServicePrincipal.
-fn render_principal(principal: &Principal) -> serde_json::Value {
-    let record = &principal.record;
-    let groups: Vec<ComplexValue> = principal
-        .direct_groups
-        .iter()
-        .map(|(id, name)| ComplexValue { value: Some(id.to_string()), display: Some(name.clone()), kind: Some("direct".to_string()), ..ComplexValue::default() })
-        .collect();
-    let attribute = |key: &str| record.attributes.get(key).cloned();
-    match record.kind {
-        PrincipalKind::ServicePrincipal => serde_json::to_value(ScimServicePrincipal {
-            schemas: vec![SERVICE_PRINCIPAL_SCHEMA.to_string()],
-            id: record.id.to_string(),
-            application_id: record.name.clone(),
-            display_name: record.display_name.clone(),
-            active: record.active,
-            groups,
-            entitlements: values(&record.entitlements),
-            roles: values(&record.roles),
-            external_id: record.external_id.clone(),
-            meta: ResourceMeta { resource_type: "ServicePrincipal".to_string() },
-        }),
-        _ => serde_json::to_value(ScimUser {
-            schemas: vec![USER_SCHEMA.to_string()],
-            id: record.id.to_string(),
-            user_name: record.name.clone(),
-            display_name: record.display_name.clone(),
-            name: attribute("name").and_then(|v| serde_json::from_value::<ScimName>(v).ok()),
-            active: record.active,
-            emails: attribute("emails").and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default(),
-            groups,
-            entitlements: values(&record.entitlements),
-            roles: values(&record.roles),
-            external_id: record.external_id.clone(),
-            meta: ResourceMeta { resource_type: "User".to_string() },
-        }),
-    }
-    .unwrap_or_default()
+async fn create(
+    State(state): State<AppState>,
+    CallerExtractor(caller): CallerExtractor,
+    kind: PrincipalKind,
+    AppJson(input): AppJson<ScimResourceInput>,
+) -> ScimResult<(StatusCode, Json<serde_json::Value>)> {
+    Ok((StatusCode::CREATED, Json(state.scim.create(&caller, kind, input).await?)))
+}
+
+async fn get_one(State(state): State<AppState>, CallerExtractor(_caller): CallerExtractor, kind: PrincipalKind, Path(id): Path<String>) -> ScimResult<Json<serde_json::Value>> {
+    Ok(Json(state.scim.get(kind, &id).await?))
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    CallerExtractor(caller): CallerExtractor,
+    kind: PrincipalKind,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<ScimResourceInput>,
+) -> ScimResult<Json<serde_json::Value>> {
+    Ok(Json(state.scim.replace(&caller, kind, &id, input).await?))
+}
+
+async fn patch(
+    State(state): State<AppState>,
+    CallerExtractor(caller): CallerExtractor,
+    kind: PrincipalKind,
+    Path(id): Path<String>,
+    AppJson(request): AppJson<PatchRequest>,
+) -> ScimResult<Json<serde_json::Value>> {
+    Ok(Json(state.scim.patch(&caller, kind, &id, request.operations).await?))
+}
+
+async fn delete(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, kind: PrincipalKind, Path(id): Path<String>) -> ScimResult<StatusCode> {
+    state.scim.delete(&caller, kind, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
