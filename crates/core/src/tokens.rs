@@ -3,8 +3,11 @@
 
 use std::sync::Arc;
 
-use kiln_api::tokens::{CreateTokenRequest, CreateTokenResponse, ListPublicTokensResponse, PublicTokenInfo};
-use kiln_store::{Store, TokenRecord};
+use kiln_api::tokens::{
+    CreateOboTokenRequest, CreateOboTokenResponse, CreateTokenRequest, CreateTokenResponse, ListPublicTokensResponse, ListTokensQuery,
+    PublicTokenInfo, TokenInfo,
+};
+use kiln_store::{PrincipalKind, Store, TokenRecord};
 
 use crate::authz::{Authz, ObjectRef, ObjectType};
 use crate::clock::now_ms;
@@ -16,6 +19,7 @@ use crate::principal::Caller;
 pub struct TokenService {
     store: Arc<dyn Store>,
     authz: Authz,
+    workspace_id: i64,
 }
 
 /// The `authorization/tokens` object whose CAN_USE lets a principal create tokens.
@@ -25,35 +29,16 @@ pub fn tokens_object() -> ObjectRef {
 }
 
 impl TokenService {
-    pub fn new(store: Arc<dyn Store>, authz: Authz) -> TokenService {
-        TokenService { store, authz }
+    pub fn new(store: Arc<dyn Store>, authz: Authz, workspace_id: i64) -> TokenService {
+        TokenService { store, authz, workspace_id }
     }
 
     pub async fn create(&self, caller: &Caller, request: CreateTokenRequest) -> Result<CreateTokenResponse> {
         // validations
-        let now = now_ms();
-        let expiry_time_ms = match request.lifetime_seconds {
-            None | Some(-1) => None,
-            Some(seconds) if seconds > 0 => Some(now.saturating_add(seconds.saturating_mul(1000))),
-            Some(seconds) => return Err(Error::invalid(format!("lifetime_seconds must be positive or -1 (never expires), got {seconds}"))),
-        };
-        if request.comment.as_ref().is_some_and(|c| c.len() > 1024) {
-            return Err(Error::invalid("comment must be at most 1024 characters"));
-        }
+        let (value, record) = new_token(caller.id(), caller.id(), request.lifetime_seconds, request.comment, request.scopes)?;
         // authz
         self.authz.require_permission(caller, "tokens.create", &tokens_object(), "CAN_USE").await?;
         // business logic
-        let value = format!("dapi{}", random_hex(16));
-        let record = TokenRecord {
-            token_id: random_hex(32),
-            secret_hash: sha256_hex(&value),
-            owner_id: caller.id(),
-            created_by_id: caller.id(),
-            comment: request.comment,
-            creation_time_ms: now,
-            expiry_time_ms,
-            scopes: request.scopes,
-        };
         self.store.insert_token(&record).await?;
         Ok(CreateTokenResponse { token_value: value, token_info: public_info(&record) })
     }
@@ -75,6 +60,103 @@ impl TokenService {
             // Someone else's token answers like a missing one.
             _ => Err(Error::not_found(format!("Token with token_id {token_id} does not exist"))),
         }
+    }
+}
+
+/// A fresh token value and the record that stores its hash.
+fn new_token(
+    owner_id: i64,
+    created_by_id: i64,
+    lifetime_seconds: Option<i64>,
+    comment: Option<String>,
+    scopes: Option<Vec<String>>,
+) -> Result<(String, TokenRecord)> {
+    let now = now_ms();
+    let expiry_time_ms = match lifetime_seconds {
+        None | Some(-1) => None,
+        Some(seconds) if seconds > 0 => Some(now.saturating_add(seconds.saturating_mul(1000))),
+        Some(seconds) => return Err(Error::invalid(format!("lifetime_seconds must be positive or -1 (never expires), got {seconds}"))),
+    };
+    if comment.as_ref().is_some_and(|c| c.len() > 1024) {
+        return Err(Error::invalid("comment must be at most 1024 characters"));
+    }
+    let value = format!("dapi{}", random_hex(16));
+    let record = TokenRecord {
+        token_id: random_hex(32),
+        secret_hash: sha256_hex(&value),
+        owner_id,
+        created_by_id,
+        comment,
+        creation_time_ms: now,
+        expiry_time_ms,
+        scopes,
+    };
+    Ok((value, record))
+}
+
+/// Token management: admins see and revoke every token, and mint tokens for service
+/// principals (on-behalf-of).
+impl TokenService {
+    pub async fn create_on_behalf_of(&self, caller: &Caller, request: CreateOboTokenRequest) -> Result<CreateOboTokenResponse> {
+        // validations
+        let service_principal = self.store.find_principal(PrincipalKind::ServicePrincipal, &request.application_id).await?;
+        // authz
+        self.authz.require_admin(caller, "token_management.create_obo", &format!("ServicePrincipal {}", request.application_id)).await?;
+        // business logic
+        let Some(service_principal) = service_principal else {
+            return Err(Error::not_found(format!("Service principal with application_id {} does not exist", request.application_id)));
+        };
+        let (value, record) = new_token(service_principal.id, caller.id(), request.lifetime_seconds, request.comment, request.scopes)?;
+        self.store.insert_token(&record).await?;
+        Ok(CreateOboTokenResponse { token_value: value, token_info: self.admin_info(&record).await? })
+    }
+
+    pub async fn list_all(&self, caller: &Caller, query: &ListTokensQuery) -> Result<Vec<TokenInfo>> {
+        self.authz.require_admin(caller, "token_management.list", "authorization/tokens").await?;
+        let created_by_id = match query.created_by_id.as_deref() {
+            Some(text) => Some(text.parse::<i64>().map_err(|_| Error::invalid(format!("created_by_id must be an integer, got '{text}'")))?),
+            None => None,
+        };
+        let mut infos = Vec::new();
+        for record in self.store.list_tokens(None).await? {
+            let info = self.admin_info(&record).await?;
+            let by_id = created_by_id.is_none_or(|id| id == info.created_by_id);
+            let by_name = query.created_by_username.as_deref().is_none_or(|name| name.eq_ignore_ascii_case(&info.created_by_username));
+            if by_id && by_name {
+                infos.push(info);
+            }
+        }
+        Ok(infos)
+    }
+
+    pub async fn get_any(&self, caller: &Caller, token_id: &str) -> Result<TokenInfo> {
+        self.authz.require_admin(caller, "token_management.get", &format!("token {token_id}")).await?;
+        let record = self.store.get_token(token_id).await?;
+        let record = record.ok_or_else(|| Error::not_found(format!("Token with token_id {token_id} does not exist")))?;
+        self.admin_info(&record).await
+    }
+
+    pub async fn delete_any(&self, caller: &Caller, token_id: &str) -> Result<()> {
+        self.authz.require_admin(caller, "token_management.delete", &format!("token {token_id}")).await?;
+        if !self.store.delete_token(token_id).await? {
+            return Err(Error::not_found(format!("Token with token_id {token_id} does not exist")));
+        }
+        Ok(())
+    }
+
+    async fn admin_info(&self, record: &TokenRecord) -> Result<TokenInfo> {
+        let creator = self.store.get_principal(record.created_by_id).await?;
+        Ok(TokenInfo {
+            token_id: record.token_id.clone(),
+            creation_time: record.creation_time_ms,
+            expiry_time: record.expiry_time_ms.unwrap_or(-1),
+            comment: record.comment.clone(),
+            created_by_id: record.created_by_id,
+            created_by_username: creator.map(|p| p.name).unwrap_or_default(),
+            owner_id: record.owner_id,
+            workspace_id: self.workspace_id,
+            scopes: record.scopes.clone(),
+        })
     }
 }
 

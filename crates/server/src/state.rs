@@ -26,7 +26,7 @@ impl AppState {
         let authz = Authz::new(Arc::new(AclPolicy::new(store.clone())), audit.clone());
         AppState {
             authenticator: Authenticator::new(store.clone()),
-            tokens: TokenService::new(store.clone(), authz.clone()),
+            tokens: TokenService::new(store.clone(), authz.clone(), workspace.workspace_id),
             scim: ScimService::new(store.clone(), authz),
             audit,
             store,

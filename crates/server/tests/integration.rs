@@ -269,3 +269,32 @@ mod scim {
         assert!(past["Resources"].as_array().expect("resources").is_empty());
     }
 }
+
+mod token_management {
+    use super::*;
+
+    #[tokio::test]
+    async fn on_behalf_of_token_acts_as_the_service_principal_until_revoked() {
+        let app = app().await;
+        let (_, _, sp) = call_with_body(&app, "POST", "/api/2.0/preview/scim/v2/ServicePrincipals", Some(ADMIN_TOKEN), r#"{"displayName":"etl"}"#).await;
+        let application_id = sp["applicationId"].as_str().expect("applicationId").to_string();
+        let body = format!(r#"{{"application_id":"{application_id}","lifetime_seconds":600}}"#);
+        let (status, _, created) = call_with_body(&app, "POST", "/api/2.0/token-management/on-behalf-of/tokens", Some(ADMIN_TOKEN), &body).await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        let value = created["token_value"].as_str().expect("token_value").to_string();
+        assert_eq!(created["token_info"]["owner_id"].to_string(), sp["id"].as_str().expect("id"));
+        assert_eq!(created["token_info"]["created_by_username"], "admin@kiln.local");
+
+        let (_, _, me) = call(&app, "GET", "/api/2.0/preview/scim/v2/Me", Some(&value)).await;
+        assert_eq!(me["userName"], application_id.as_str());
+        let (status, _, denied) = call(&app, "GET", "/api/2.0/token-management/tokens", Some(&value)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(denied["message"].as_str().expect("message").contains("workspace admin"), "{denied}");
+
+        let token_id = created["token_info"]["token_id"].as_str().expect("token_id");
+        let (status, _, _) = call(&app, "DELETE", &format!("/api/2.0/token-management/tokens/{token_id}"), Some(ADMIN_TOKEN)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _, _) = call(&app, "GET", "/api/2.0/preview/scim/v2/Me", Some(&value)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+}

@@ -58,9 +58,17 @@ impl IntoResponse for ScimError {
 
 type ScimResult<T> = Result<T, ScimError>;
 
+/// The caller. A service principal also gets `userName` = its application id, as Databricks
+/// answers `Me` for one, so `me().user_name` works for every caller.
 async fn me(CallerExtractor(caller): CallerExtractor) -> Json<serde_json::Value> {
     let principal = &caller.principal;
-    Json(render(&principal.record, &principal.direct_groups, &[]))
+    let mut resource = render(&principal.record, &principal.direct_groups, &[]);
+    if principal.kind() == PrincipalKind::ServicePrincipal {
+        if let Some(fields) = resource.as_object_mut() {
+            fields.insert("userName".to_string(), serde_json::Value::String(principal.name().to_string()));
+        }
+    }
+    Json(resource)
 }
 
 async fn list(
