@@ -13,3 +13,4 @@ pub mod authn;
 pub mod workspace;
 pub mod identity;
 pub mod tokens;
+pub mod permissions;

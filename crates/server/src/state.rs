@@ -4,6 +4,7 @@ use kiln_core::audit::AuditLog;
 use kiln_core::authn::Authenticator;
 use kiln_core::authz::{AclPolicy, Authz};
 use kiln_core::identity::ScimService;
+use kiln_core::permissions::PermissionsService;
 use kiln_core::tokens::TokenService;
 use kiln_core::workspace::WorkspaceInfo;
 use kiln_store::Store;
@@ -17,6 +18,7 @@ pub struct AppState {
     pub audit: AuditLog,
     pub tokens: TokenService,
     pub scim: ScimService,
+    pub permissions: PermissionsService,
 }
 
 impl AppState {
@@ -27,7 +29,8 @@ impl AppState {
         AppState {
             authenticator: Authenticator::new(store.clone()),
             tokens: TokenService::new(store.clone(), authz.clone(), workspace.workspace_id),
-            scim: ScimService::new(store.clone(), authz),
+            scim: ScimService::new(store.clone(), authz.clone()),
+            permissions: PermissionsService::new(store.clone(), authz),
             audit,
             store,
             workspace: Arc::new(workspace),

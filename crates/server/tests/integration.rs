@@ -298,3 +298,51 @@ mod token_management {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
 }
+
+mod permissions {
+    use super::*;
+    use kiln_store::ObjectRecord;
+
+    #[tokio::test]
+    async fn notebook_inherits_from_its_directory_and_owner_is_unique() {
+        let (app, store) = app_with_store().await;
+        let object = |object_type: &str, id: &str, parent: Option<(&str, &str)>| ObjectRecord {
+            object_type: object_type.to_string(),
+            object_id: id.to_string(),
+            parent: parent.map(|(t, i)| (t.to_string(), i.to_string())),
+        };
+        store.upsert_object(&object("directories", "7", None)).await.expect("dir");
+        store.upsert_object(&object("notebooks", "8", Some(("directories", "7")))).await.expect("notebook");
+        call_with_body(&app, "POST", "/api/2.0/preview/scim/v2/Users", Some(ADMIN_TOKEN), r#"{"userName":"fay@example.com"}"#).await;
+
+        let grant = r#"{"access_control_list":[{"user_name":"fay@example.com","permission_level":"CAN_EDIT"}]}"#;
+        let (status, _, acl) = call_with_body(&app, "PUT", "/api/2.0/permissions/directories/7", Some(ADMIN_TOKEN), grant).await;
+        assert_eq!(status, StatusCode::OK, "{acl}");
+        assert_eq!(acl["object_id"], "/directories/7");
+        assert_eq!(acl["object_type"], "directory");
+
+        let (_, _, inherited) = call(&app, "GET", "/api/2.0/permissions/notebooks/8", Some(ADMIN_TOKEN)).await;
+        let entry = &inherited["access_control_list"][0];
+        assert_eq!(entry["user_name"], "fay@example.com");
+        assert_eq!(entry["all_permissions"][0]["permission_level"], "CAN_EDIT");
+        assert_eq!(entry["all_permissions"][0]["inherited"], true);
+        assert_eq!(entry["all_permissions"][0]["inherited_from_object"][0], "/directories/7");
+
+        let bad_level = r#"{"access_control_list":[{"user_name":"fay@example.com","permission_level":"CAN_FLY"}]}"#;
+        let (status, _, body) = call_with_body(&app, "PATCH", "/api/2.0/permissions/notebooks/8", Some(ADMIN_TOKEN), bad_level).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["message"].as_str().expect("message").contains("access_control_list[0].permission_level CAN_FLY"), "{body}");
+
+        store.upsert_object(&object("jobs", "5", None)).await.expect("job");
+        let two_owners = r#"{"access_control_list":[{"user_name":"fay@example.com","permission_level":"IS_OWNER"},{"user_name":"admin@kiln.local","permission_level":"IS_OWNER"}]}"#;
+        let (status, _, _) = call_with_body(&app, "PUT", "/api/2.0/permissions/jobs/5", Some(ADMIN_TOKEN), two_owners).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        let (status, _, missing) = call(&app, "GET", "/api/2.0/permissions/jobs/404", Some(ADMIN_TOKEN)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(missing["error_code"], "RESOURCE_DOES_NOT_EXIST");
+        let (_, _, levels) = call(&app, "GET", "/api/2.0/permissions/jobs/5/permissionLevels", Some(ADMIN_TOKEN)).await;
+        let names: Vec<&str> = levels["permission_levels"].as_array().expect("levels").iter().filter_map(|l| l["permission_level"].as_str()).collect();
+        assert_eq!(names, vec!["CAN_VIEW", "CAN_MANAGE_RUN", "CAN_MANAGE", "IS_OWNER"]);
+    }
+}

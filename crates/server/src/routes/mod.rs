@@ -2,6 +2,7 @@
 //! Databricks routes Kiln has not built yet.
 
 mod auth;
+mod permissions;
 mod scim;
 mod tokens;
 mod well_known;
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .merge(well_known::routes())
         .merge(scim::routes())
         .merge(tokens::routes())
+        .merge(permissions::routes())
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(state.clone(), org_id_header))
         .with_state(state)
