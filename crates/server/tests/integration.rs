@@ -346,3 +346,33 @@ mod permissions {
         assert_eq!(names, vec!["CAN_VIEW", "CAN_MANAGE_RUN", "CAN_MANAGE", "IS_OWNER"]);
     }
 }
+
+mod audit {
+    use super::*;
+
+    #[tokio::test]
+    async fn requests_and_decisions_are_audited_without_secrets() {
+        let app = app().await;
+        let (_, headers, created) = call_with_body(&app, "POST", "/api/2.0/token/create", Some(ADMIN_TOKEN), r#"{"comment":"audited"}"#).await;
+        let request_id = headers["x-request-id"].to_str().expect("request id").to_string();
+        let value = created["token_value"].as_str().expect("token_value").to_string();
+
+        let (status, _, page) = call(&app, "GET", &format!("/api/2.0/kiln/audit-events?request_id={request_id}"), Some(ADMIN_TOKEN)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let events = page["events"].as_array().expect("events");
+        let decisions: Vec<&str> = events.iter().filter_map(|e| e["decision"].as_str()).collect();
+        assert_eq!(decisions, vec!["request", "allow"], "{page}");
+        assert_eq!(events[0]["action"], "POST /api/2.0/token/create");
+        assert_eq!(events[1]["object"], "authorization/tokens");
+        assert_eq!(events[1]["principal_name"], "admin@kiln.local");
+
+        let (_, _, everything) = call(&app, "GET", "/api/2.0/kiln/audit-events?max_results=1000", Some(ADMIN_TOKEN)).await;
+        let text = everything.to_string();
+        assert!(!text.contains(&value) && !text.contains(ADMIN_TOKEN), "no token value in the audit log");
+
+        let (_, _, first) = call(&app, "GET", "/api/2.0/kiln/audit-events?max_results=1", Some(ADMIN_TOKEN)).await;
+        let token = first["next_page_token"].as_str().expect("more pages");
+        let (_, _, second) = call(&app, "GET", &format!("/api/2.0/kiln/audit-events?max_results=1&page_token={token}"), Some(ADMIN_TOKEN)).await;
+        assert!(second["events"][0]["seq"].as_i64() > first["events"][0]["seq"].as_i64());
+    }
+}

@@ -4,6 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use kiln_core::Error;
 use kiln_core::principal::Caller;
+use kiln_store::AuditDecision;
 use std::sync::Arc;
 
 use crate::error::ApiError;
@@ -25,7 +26,21 @@ impl FromRequestParts<AppState> for CallerExtractor {
             return Err(ApiError(Error::unauthenticated("Authorization header must be Bearer <token>")));
         };
         let principal = state.authenticator.authenticate_bearer(token).await?;
-        let request_id = uuid::Uuid::new_v4().to_string();
-        Ok(CallerExtractor(Caller { principal: Arc::new(principal), request_id }))
+        let request_id = parts.extensions.get::<RequestId>().map(|id| id.0.clone()).unwrap_or_default();
+        let caller = Caller { principal: Arc::new(principal), request_id };
+        // Every authenticated request is audited; the path carries no secrets (tokens travel
+        // in headers and bodies, which are never recorded).
+        let path = parts.uri.path();
+        let action = format!("{} {}", parts.method, matched_route(parts).unwrap_or(path));
+        state.audit.decision(&caller, &action, path, AuditDecision::Request, "authenticated").await;
+        Ok(CallerExtractor(caller))
     }
+}
+
+/// The id of the request being served, set by the request-id middleware.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn matched_route(parts: &Parts) -> Option<&str> {
+    parts.extensions.get::<axum::extract::MatchedPath>().map(|m| m.as_str())
 }

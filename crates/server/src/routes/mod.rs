@@ -1,6 +1,7 @@
 //! The router: one module per API group, plus the fallback that tells unknown routes from
 //! Databricks routes Kiln has not built yet.
 
+mod audit;
 mod auth;
 mod permissions;
 mod scim;
@@ -17,7 +18,7 @@ use kiln_core::{Error, ErrorCode};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub use auth::CallerExtractor;
+pub use auth::{CallerExtractor, RequestId};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -25,14 +26,21 @@ pub fn router(state: AppState) -> Router {
         .merge(scim::routes())
         .merge(tokens::routes())
         .merge(permissions::routes())
+        .merge(audit::routes())
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(state.clone(), org_id_header))
         .with_state(state)
 }
 
 /// Every response names the workspace, as `get_workspace_id()` reads it from SCIM Me.
-async fn org_id_header(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Also gives each request an id, echoed as `x-request-id` and written on its audit lines.
+async fn org_id_header(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    request.extensions_mut().insert(RequestId(request_id.clone()));
     let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
     if let Ok(value) = HeaderValue::from_str(&state.workspace.workspace_id.to_string()) {
         response.headers_mut().insert("x-databricks-org-id", value);
     }
