@@ -14,3 +14,4 @@ pub mod workspace;
 pub mod identity;
 pub mod tokens;
 pub mod permissions;
+pub mod oauth;

@@ -16,9 +16,23 @@ use crate::config::{Config, ServeArgs};
 use crate::state::AppState;
 
 /// Builds the state for a store; used by `serve` and by tests.
-pub async fn build_state(store: Arc<dyn Store>, admin_token: Option<&str>) -> Result<(AppState, AdminToken), String> {
+/// `signing_key` signs OAuth access tokens.
+pub async fn build_state(store: Arc<dyn Store>, admin_token: Option<&str>, signing_key: &[u8]) -> Result<(AppState, AdminToken), String> {
     let (workspace, admin) = bootstrap(&store, admin_token).await.map_err(|e| format!("bootstrap failed: {e}"))?;
-    Ok((AppState::new(store, workspace), admin))
+    Ok((AppState::new(store, workspace, signing_key), admin))
+}
+
+/// The workspace's token-signing key, created on first start under `keys/` (mode 0600).
+fn load_signing_key(data_dir: &std::path::Path) -> Result<Vec<u8>, String> {
+    let keys = data_dir.join("keys");
+    std::fs::create_dir_all(&keys).map_err(|e| format!("cannot create {}: {e}", keys.display()))?;
+    let path = keys.join("signing.key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(existing.trim().as_bytes().to_vec());
+    }
+    let key = kiln_core::ids::random_hex(32);
+    write_private_file(&path, &key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(key.into_bytes())
 }
 
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
@@ -30,7 +44,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
     let db_path = config.data_dir.join("kiln.db");
     let store = SqliteStore::open(&db_path.to_string_lossy()).await.map_err(|e| e.to_string())?;
-    let (state, admin) = build_state(Arc::new(store), config.admin_token.as_deref()).await?;
+    let signing_key = load_signing_key(&config.data_dir)?;
+    let (state, admin) = build_state(Arc::new(store), config.admin_token.as_deref(), &signing_key).await?;
     let token_file = config.data_dir.join("admin.token");
     if let AdminToken::Minted(token) = &admin {
         write_private_file(&token_file, token).map_err(|e| format!("cannot write {}: {e}", token_file.display()))?;

@@ -4,6 +4,7 @@ use kiln_core::audit::AuditLog;
 use kiln_core::authn::Authenticator;
 use kiln_core::authz::{AclPolicy, Authz};
 use kiln_core::identity::ScimService;
+use kiln_core::oauth::OAuthService;
 use kiln_core::permissions::PermissionsService;
 use kiln_core::tokens::TokenService;
 use kiln_core::workspace::WorkspaceInfo;
@@ -17,6 +18,7 @@ pub struct AppState {
     pub authenticator: Authenticator,
     pub audit: AuditLog,
     pub authz: Authz,
+    pub oauth: OAuthService,
     pub tokens: TokenService,
     pub scim: ScimService,
     pub permissions: PermissionsService,
@@ -24,7 +26,7 @@ pub struct AppState {
 
 impl AppState {
     /// Wires the services; starts the audit writer on the current runtime.
-    pub fn new(store: Arc<dyn Store>, workspace: WorkspaceInfo) -> AppState {
+    pub fn new(store: Arc<dyn Store>, workspace: WorkspaceInfo, signing_key: &[u8]) -> AppState {
         let audit = AuditLog::start(store.clone());
         let authz = Authz::new(Arc::new(AclPolicy::new(store.clone())), audit.clone());
         AppState {
@@ -32,6 +34,7 @@ impl AppState {
             tokens: TokenService::new(store.clone(), authz.clone(), workspace.workspace_id),
             scim: ScimService::new(store.clone(), authz.clone()),
             permissions: PermissionsService::new(store.clone(), authz.clone()),
+            oauth: OAuthService::new(store.clone(), authz.clone(), signing_key),
             authz,
             audit,
             store,

@@ -16,7 +16,7 @@ async fn app() -> axum::Router {
 
 async fn app_with_store() -> (axum::Router, Arc<dyn kiln_store::Store>) {
     let store: Arc<dyn kiln_store::Store> = Arc::new(SqliteStore::open(":memory:").await.expect("store"));
-    let (state, _) = kiln_server::build_state(store.clone(), Some(ADMIN_TOKEN)).await.expect("state");
+    let (state, _) = kiln_server::build_state(store.clone(), Some(ADMIN_TOKEN), b"test-signing-key").await.expect("state");
     (kiln_server::routes::router(state), store)
 }
 
@@ -374,5 +374,61 @@ mod audit {
         let token = first["next_page_token"].as_str().expect("more pages");
         let (_, _, second) = call(&app, "GET", &format!("/api/2.0/kiln/audit-events?max_results=1&page_token={token}"), Some(ADMIN_TOKEN)).await;
         assert!(second["events"][0]["seq"].as_i64() > first["events"][0]["seq"].as_i64());
+    }
+}
+
+mod oauth {
+    use super::*;
+
+    async fn form_post(app: &axum::Router, body: &str, basic: Option<&str>) -> (StatusCode, serde_json::Value) {
+        let mut request = Request::builder().method("POST").uri("/oidc/v1/token").header("content-type", "application/x-www-form-urlencoded");
+        if let Some(basic) = basic {
+            request = request.header("authorization", format!("Basic {basic}"));
+        }
+        let response = app.clone().oneshot(request.body(Body::from(body.to_string())).expect("request")).await.expect("response");
+        let status = response.status();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        (status, serde_json::from_slice(&bytes).expect("json"))
+    }
+
+    #[tokio::test]
+    async fn client_credentials_mint_a_token_that_acts_as_the_service_principal() {
+        use base64::Engine;
+        let app = app().await;
+        let (_, _, sp) = call_with_body(&app, "POST", "/api/2.0/preview/scim/v2/ServicePrincipals", Some(ADMIN_TOKEN), r#"{"displayName":"m2m"}"#).await;
+        let sp_id = sp["id"].as_str().expect("id");
+        let client_id = sp["applicationId"].as_str().expect("applicationId");
+        let path = format!("/api/2.0/accounts/servicePrincipals/{sp_id}/credentials/secrets");
+        let (status, _, created) = call_with_body(&app, "POST", &path, Some(ADMIN_TOKEN), r#"{"lifetime":"3600s"}"#).await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        let secret = created["secret"].as_str().expect("secret");
+        assert_eq!(created["status"], "ACTIVE");
+
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+        let (status, token) = form_post(&app, "grant_type=client_credentials&scope=all-apis", Some(&basic)).await;
+        assert_eq!(status, StatusCode::OK, "{token}");
+        assert_eq!(token["token_type"], "Bearer");
+        assert_eq!(token["expires_in"], 3600);
+        let access_token = token["access_token"].as_str().expect("access_token");
+        let (status, _, me) = call(&app, "GET", "/api/2.0/preview/scim/v2/Me", Some(access_token)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(me["userName"], client_id);
+
+        let (status, wrong) = form_post(&app, &format!("grant_type=client_credentials&client_id={client_id}&client_secret=nope"), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(wrong["error"], "invalid_client");
+        let (status, grant) = form_post(&app, "grant_type=password", Some(&basic)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(grant["error"], "unsupported_grant_type");
+
+        let (_, _, listed) = call(&app, "GET", &path, Some(ADMIN_TOKEN)).await;
+        assert!(!listed.to_string().contains(secret), "listing never shows the secret");
+        let secret_id = created["id"].as_str().expect("id");
+        let (status, _, _) = call(&app, "DELETE", &format!("{path}/{secret_id}"), Some(ADMIN_TOKEN)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = form_post(&app, "grant_type=client_credentials", Some(&basic)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _, _) = call(&app, "GET", "/api/2.0/preview/scim/v2/Me", Some("not.a.jwt")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
 }

@@ -25,7 +25,14 @@ impl FromRequestParts<AppState> for CallerExtractor {
         let Some(token) = token.filter(|t| !t.is_empty()) else {
             return Err(ApiError(Error::unauthenticated("Authorization header must be Bearer <token>")));
         };
-        let principal = state.authenticator.authenticate_bearer(token).await?;
+        // OAuth access tokens are JWTs (three dot-separated parts); PATs have no dots.
+        let principal = if token.contains('.') {
+            let principal_id = state.oauth.verify_access_token(token)?;
+            let principal = state.authenticator.resolve(principal_id).await?;
+            principal.ok_or_else(|| Error::unauthenticated("Invalid access token: its principal no longer exists"))?
+        } else {
+            state.authenticator.authenticate_bearer(token).await?
+        };
         let request_id = parts.extensions.get::<RequestId>().map(|id| id.0.clone()).unwrap_or_default();
         let caller = Caller { principal: Arc::new(principal), request_id };
         // Every authenticated request is audited; the path carries no secrets (tokens travel

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod oauth;
 mod permissions;
 mod scim;
 mod tokens;
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens::routes())
         .merge(permissions::routes())
         .merge(audit::routes())
+        .merge(oauth::routes())
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(state.clone(), org_id_header))
         .with_state(state)
@@ -52,7 +54,6 @@ const PLANNED_ROUTE_PREFIXES: &[&str] = &[
     "/api/2.0/preview/scim/v2/",
     "/api/2.0/token/",
     "/api/2.0/token-management/",
-    "/api/2.0/accounts/",
     "/api/2.0/permissions/",
     "/api/2.0/jobs/",
     "/api/2.1/jobs/",
@@ -73,7 +74,6 @@ const PLANNED_ROUTE_PREFIXES: &[&str] = &[
     "/api/2.0/serving-endpoints",
     "/serving-endpoints/",
     "/api/2.0/mcp/",
-    "/oidc/v1/",
 ];
 
 async fn unknown_route(method: Method, uri: axum::http::Uri) -> ApiError {
