@@ -33,6 +33,9 @@ pub struct ServeArgs {
     /// Admin personal access token to register instead of minting one.
     #[arg(long = "admin-token", env = "KILN_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Rate limiting: `on` (default) or `off`.
+    #[arg(long = "rate-limits", env = "KILN_RATE_LIMITS")]
+    pub rate_limits: Option<String>,
     /// Log filter, e.g. `info` or `kiln_server=debug`.
     #[arg(long, env = "KILN_LOG")]
     pub log: Option<String>,
@@ -45,6 +48,28 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
     pub log: Option<String>,
+    #[serde(default)]
+    pub rate_limits: RateLimitConfig,
+}
+
+/// `[rate_limits]`: `enabled`, and `[rate_limits.classes]` overrides such as `scim_read = "3/min"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub classes: std::collections::HashMap<String, String>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> RateLimitConfig {
+        RateLimitConfig { enabled: true, classes: Default::default() }
+    }
 }
 
 /// The resolved configuration `serve` runs with.
@@ -54,6 +79,7 @@ pub struct Config {
     pub listen: SocketAddr,
     pub admin_token: Option<String>,
     pub log: String,
+    pub rate_limits: RateLimitConfig,
 }
 
 impl Config {
@@ -71,7 +97,15 @@ impl Config {
                 return Err("KILN_ADMIN_TOKEN must be at least 20 printable ASCII characters".to_string());
             }
         }
+        let mut rate_limits = file.rate_limits;
+        match args.rate_limits.as_deref() {
+            None => {}
+            Some("on") => rate_limits.enabled = true,
+            Some("off") => rate_limits.enabled = false,
+            Some(other) => return Err(format!("KILN_RATE_LIMITS must be on or off, got '{other}'")),
+        }
         Ok(Config {
+            rate_limits,
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("kiln-data")),
             listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             admin_token,

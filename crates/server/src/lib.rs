@@ -3,6 +3,7 @@
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod ratelimit;
 pub mod routes;
 pub mod state;
 
@@ -45,7 +46,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let db_path = config.data_dir.join("kiln.db");
     let store = SqliteStore::open(&db_path.to_string_lossy()).await.map_err(|e| e.to_string())?;
     let signing_key = load_signing_key(&config.data_dir)?;
-    let (state, admin) = build_state(Arc::new(store), config.admin_token.as_deref(), &signing_key).await?;
+    let (mut state, admin) = build_state(Arc::new(store), config.admin_token.as_deref(), &signing_key).await?;
+    if config.rate_limits.enabled {
+        state.rate_limits = Some(Arc::new(ratelimit::RateLimits::new(&config.rate_limits.classes)?));
+    }
     let token_file = config.data_dir.join("admin.token");
     if let AdminToken::Minted(token) = &admin {
         write_private_file(&token_file, token).map_err(|e| format!("cannot write {}: {e}", token_file.display()))?;

@@ -19,6 +19,8 @@ pub struct AppState {
     pub audit: AuditLog,
     pub authz: Authz,
     pub oauth: OAuthService,
+    /// `None` when rate limiting is switched off.
+    pub rate_limits: crate::ratelimit::SharedRateLimits,
     pub tokens: TokenService,
     pub scim: ScimService,
     pub permissions: PermissionsService,
@@ -34,6 +36,7 @@ impl AppState {
             tokens: TokenService::new(store.clone(), authz.clone(), workspace.workspace_id),
             scim: ScimService::new(store.clone(), authz.clone()),
             permissions: PermissionsService::new(store.clone(), authz.clone()),
+            rate_limits: None,
             oauth: OAuthService::new(store.clone(), authz.clone(), signing_key),
             authz,
             audit,

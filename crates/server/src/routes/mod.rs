@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::routes())
         .merge(oauth::routes())
         .fallback(unknown_route)
+        .layer(middleware::from_fn_with_state(state.clone(), crate::ratelimit::enforce))
         .layer(middleware::from_fn_with_state(state.clone(), org_id_header))
         .with_state(state)
 }
