@@ -15,6 +15,7 @@ pub enum ErrorCode {
     EndpointNotFound,
     ResourceAlreadyExists,
     RequestLimitExceeded,
+    RequestTooLarge,
     NotImplemented,
     InternalError,
 }
@@ -32,6 +33,7 @@ impl ErrorCode {
             ErrorCode::EndpointNotFound => (404, "ENDPOINT_NOT_FOUND"),
             ErrorCode::ResourceAlreadyExists => (409, "RESOURCE_ALREADY_EXISTS"),
             ErrorCode::RequestLimitExceeded => (429, "REQUEST_LIMIT_EXCEEDED"),
+            ErrorCode::RequestTooLarge => (413, "REQUEST_ENTITY_TOO_LARGE"),
             ErrorCode::NotImplemented => (501, "NOT_IMPLEMENTED"),
             ErrorCode::InternalError => (500, "INTERNAL_ERROR"),
         }

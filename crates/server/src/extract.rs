@@ -17,7 +17,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
     async fn from_request(request: Request, state: &S) -> Result<AppJson<T>, ApiError> {
         let bytes = Bytes::from_request(request, state)
             .await
-            .map_err(|rejection| ApiError(Error::new(ErrorCode::BadRequest, format!("cannot read request body: {rejection}"))))?;
+            .map_err(|rejection| {
+                let code = if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE { ErrorCode::RequestTooLarge } else { ErrorCode::BadRequest };
+                ApiError(Error::new(code, format!("cannot read request body: {rejection}")))
+            })?;
         // Clients send `{}` or nothing at all for bodies with no required fields.
         let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
         let mut deserializer = serde_json::Deserializer::from_slice(text);

@@ -432,3 +432,12 @@ mod oauth {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
 }
+
+#[tokio::test]
+async fn oversized_body_is_413() {
+    let app = app().await;
+    let huge = format!(r#"{{"comment":"{}"}}"#, "x".repeat(17 * 1024 * 1024));
+    let (status, _, body) = call_with_body(&app, "POST", "/api/2.0/token/create", Some(ADMIN_TOKEN), &huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["error_code"], "REQUEST_ENTITY_TOO_LARGE");
+}

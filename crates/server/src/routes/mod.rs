@@ -32,7 +32,21 @@ pub fn router(state: AppState) -> Router {
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(state.clone(), crate::ratelimit::enforce))
         .layer(middleware::from_fn_with_state(state.clone(), org_id_header))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .with_state(state)
+}
+
+/// Largest request body accepted by JSON endpoints (file uploads will set their own).
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// A handler panic: logged with an id, answered as a 500 that names the id only.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    use axum::response::IntoResponse;
+    let error_id = uuid::Uuid::new_v4().to_string();
+    let detail = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+    tracing::error!(%error_id, %detail, "handler panicked");
+    ApiError(Error::internal(format!("internal error; reference id {error_id}"))).into_response()
 }
 
 /// Every response names the workspace, as `get_workspace_id()` reads it from SCIM Me.
