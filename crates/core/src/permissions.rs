@@ -100,10 +100,7 @@ impl PermissionsService {
         .filter_map(|(kind, name)| name.map(|n| (kind, n)))
         .collect();
         let [(kind, name)] = named.as_slice() else {
-            return Err(Error::invalid(format!(
-                "{} must set exactly one of user_name, group_name, service_principal_name",
-                format!("access_control_list[{index}]")
-            )));
+            return Err(Error::invalid(format!("access_control_list[{index}] must set exactly one of user_name, group_name, service_principal_name")));
         };
         let Some(level) = request.permission_level.as_deref() else {
             return Err(Error::invalid(format!("{} is required", field("permission_level"))));
