@@ -9,6 +9,7 @@ use kiln_api::tokens::{
 };
 use kiln_store::{PrincipalKind, Store, TokenRecord};
 
+use crate::authn::PrincipalCache;
 use crate::authz::{Authz, ObjectRef, ObjectType};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
@@ -20,6 +21,7 @@ pub struct TokenService {
     store: Arc<dyn Store>,
     authz: Authz,
     workspace_id: i64,
+    principals: PrincipalCache,
 }
 
 /// The `authorization/tokens` object whose CAN_USE lets a principal create tokens.
@@ -29,8 +31,8 @@ pub fn tokens_object() -> ObjectRef {
 }
 
 impl TokenService {
-    pub fn new(store: Arc<dyn Store>, authz: Authz, workspace_id: i64) -> TokenService {
-        TokenService { store, authz, workspace_id }
+    pub fn new(store: Arc<dyn Store>, authz: Authz, workspace_id: i64, principals: PrincipalCache) -> TokenService {
+        TokenService { store, authz, workspace_id, principals }
     }
 
     pub async fn create(&self, caller: &Caller, request: CreateTokenRequest) -> Result<CreateTokenResponse> {
@@ -54,6 +56,7 @@ impl TokenService {
         let token = self.store.get_token(token_id).await?;
         match token {
             Some(token) if token.owner_id == caller.id() => {
+                let _invalidate = self.principals.invalidate_when_done();
                 self.store.delete_token(token_id).await?;
                 Ok(())
             }
@@ -138,6 +141,7 @@ impl TokenService {
 
     pub async fn delete_any(&self, caller: &Caller, token_id: &str) -> Result<()> {
         self.authz.require_admin(caller, "token_management.delete", &format!("token {token_id}")).await?;
+        let _invalidate = self.principals.invalidate_when_done();
         if !self.store.delete_token(token_id).await? {
             return Err(Error::not_found(format!("Token with token_id {token_id} does not exist")));
         }

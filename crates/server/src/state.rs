@@ -31,10 +31,11 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, workspace: WorkspaceInfo, signing_key: &[u8]) -> AppState {
         let audit = AuditLog::start(store.clone());
         let authz = Authz::new(Arc::new(AclPolicy::new(store.clone())), audit.clone());
+        let authenticator = Authenticator::new(store.clone());
         AppState {
-            authenticator: Authenticator::new(store.clone()),
-            tokens: TokenService::new(store.clone(), authz.clone(), workspace.workspace_id),
-            scim: ScimService::new(store.clone(), authz.clone()),
+            tokens: TokenService::new(store.clone(), authz.clone(), workspace.workspace_id, authenticator.cache()),
+            scim: ScimService::new(store.clone(), authz.clone(), authenticator.cache()),
+            authenticator,
             permissions: PermissionsService::new(store.clone(), authz.clone()),
             rate_limits: None,
             oauth: OAuthService::new(store.clone(), authz.clone(), signing_key),

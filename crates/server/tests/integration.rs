@@ -43,6 +43,21 @@ async fn call_with_body(
     (status, headers, json)
 }
 
+/// Gives `owner_id` a PAT with this value, straight through the store.
+async fn insert_token(store: &Arc<dyn kiln_store::Store>, owner_id: i64, value: &str) {
+    let record = kiln_store::TokenRecord {
+        token_id: format!("token-{owner_id}"),
+        secret_hash: kiln_core::ids::sha256_hex(value),
+        owner_id,
+        created_by_id: owner_id,
+        comment: None,
+        creation_time_ms: 0,
+        expiry_time_ms: None,
+        scopes: None,
+    };
+    store.insert_token(&record).await.expect("token");
+}
+
 #[tokio::test]
 async fn host_metadata_is_public_and_names_the_workspace() {
     let app = app().await;
@@ -182,19 +197,7 @@ mod tokens {
         let users = store.find_principal(PrincipalKind::Group, "users").await.expect("find").expect("users group");
         store.add_group_members(users.id, &[42]).await.expect("membership");
         let dana_token = "dapidana0000000000000000000000000000";
-        store
-            .insert_token(&kiln_store::TokenRecord {
-                token_id: "dana-token".to_string(),
-                secret_hash: kiln_core::ids::sha256_hex(dana_token),
-                owner_id: 42,
-                created_by_id: 42,
-                comment: None,
-                creation_time_ms: 0,
-                expiry_time_ms: None,
-                scopes: None,
-            })
-            .await
-            .expect("token");
+        insert_token(&store, 42, dana_token).await;
 
         let (status, _, _) = call_with_body(&app, "POST", "/api/2.0/token/create", Some(dana_token), "{}").await;
         assert_eq!(status, StatusCode::OK, "users hold CAN_USE by default");
@@ -250,6 +253,38 @@ mod scim {
         let (status, _, missing) = call(&app, "GET", &format!("{USERS}/{id}"), Some(ADMIN_TOKEN)).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(missing["status"], "404");
+    }
+
+    /// Resolved principals are cached; identity writes must still show on the next request.
+    #[tokio::test]
+    async fn membership_and_deactivation_apply_to_the_next_request() {
+        let (app, store) = app_with_store().await;
+        let (_, _, created) = call_with_body(&app, "POST", USERS, Some(ADMIN_TOKEN), r#"{"userName":"finn@example.com"}"#).await;
+        let id = created["id"].as_str().expect("id").to_string();
+        let finn_token = "dapifinn0000000000000000000000000000";
+        insert_token(&store, id.parse().expect("numeric id"), finn_token).await;
+        let group_names = |me: &serde_json::Value| -> Vec<String> {
+            me["groups"].as_array().expect("groups").iter().filter_map(|g| g["display"].as_str().map(String::from)).collect()
+        };
+        let (status, _, me) = call(&app, "GET", "/api/2.0/preview/scim/v2/Me", Some(finn_token)).await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+        assert_eq!(group_names(&me), vec!["users"]);
+        let (status, _, _) = call(&app, "GET", "/api/2.0/token-management/tokens", Some(finn_token)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        let (_, _, admins) = call(&app, "GET", "/api/2.0/preview/scim/v2/Groups?filter=displayName%20eq%20admins", Some(ADMIN_TOKEN)).await;
+        let admins_id = admins["Resources"][0]["id"].as_str().expect("admins id");
+        let add = format!(r#"{{"Operations":[{{"op":"add","path":"members","value":[{{"value":"{id}"}}]}}]}}"#);
+        let (status, _, _) = call_with_body(&app, "PATCH", &format!("/api/2.0/preview/scim/v2/Groups/{admins_id}"), Some(ADMIN_TOKEN), &add).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _, listed) = call(&app, "GET", "/api/2.0/token-management/tokens", Some(finn_token)).await;
+        assert_eq!(status, StatusCode::OK, "an admin at once: {listed}");
+
+        let deactivate = r#"{"Operations":[{"op":"replace","path":"active","value":false}]}"#;
+        let (status, _, _) = call_with_body(&app, "PATCH", &format!("{USERS}/{id}"), Some(ADMIN_TOKEN), deactivate).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _, body) = call(&app, "GET", "/api/2.0/preview/scim/v2/Me", Some(finn_token)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@ use kiln_store::{Membership, PrincipalKind, PrincipalRecord, Store};
 
 use super::filter;
 use super::render::render;
+use crate::authn::PrincipalCache;
 use crate::authz::Authz;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
@@ -22,6 +23,7 @@ const MAX_COUNT: usize = 10_000;
 pub struct ScimService {
     store: Arc<dyn Store>,
     authz: Authz,
+    principals: PrincipalCache,
 }
 
 /// One page of a SCIM list, already rendered.
@@ -49,8 +51,8 @@ fn entitlement_values(items: &Option<Vec<ComplexValue>>) -> Vec<String> {
 }
 
 impl ScimService {
-    pub fn new(store: Arc<dyn Store>, authz: Authz) -> ScimService {
-        ScimService { store, authz }
+    pub fn new(store: Arc<dyn Store>, authz: Authz, principals: PrincipalCache) -> ScimService {
+        ScimService { store, authz, principals }
     }
 
     pub async fn create(&self, caller: &Caller, kind: PrincipalKind, input: ScimResourceInput) -> Result<serde_json::Value> {
@@ -62,6 +64,7 @@ impl ScimService {
         let action = format!("scim.{}.create", resource_name(kind));
         self.authz.require_admin(caller, &action, &format!("{} {}", resource_name(kind), record.name)).await?;
         // business logic
+        let _invalidate = self.principals.invalidate_when_done();
         self.store.create_principal(&record).await.map_err(|error| match error {
             kiln_store::StoreError::AlreadyExists(_) => Error::already_exists(format!("{} with name {} already exists", resource_name(kind), record.name)),
             other => Error::from(other),
@@ -124,6 +127,7 @@ impl ScimService {
         let members = self.member_ids(&input.members).await?;
         let action = format!("scim.{}.replace", resource_name(kind));
         self.authz.require_admin(caller, &action, &format!("{} {}", resource_name(kind), existing.id)).await?;
+        let _invalidate = self.principals.invalidate_when_done();
         self.store.update_principal(&record).await?;
         if kind == PrincipalKind::Group && input.members.is_some() {
             self.store.set_group_members(record.id, &members).await?;
@@ -148,6 +152,7 @@ impl ScimService {
         let action = format!("scim.{}.patch", resource_name(kind));
         self.authz.require_admin(caller, &action, &format!("{} {}", resource_name(kind), record.id)).await?;
         // business logic
+        let _invalidate = self.principals.invalidate_when_done();
         self.store.update_principal(&record).await?;
         if let Some(members) = &membership.replace_members {
             self.store.set_group_members(record.id, members).await?;
@@ -170,6 +175,7 @@ impl ScimService {
         if kind == PrincipalKind::Group && matches!(existing.name.as_str(), crate::principal::ADMINS_GROUP | USERS_GROUP) {
             return Err(Error::invalid(format!("the built-in group {} cannot be deleted", existing.name)));
         }
+        let _invalidate = self.principals.invalidate_when_done();
         self.store.delete_principal(existing.id).await?;
         Ok(())
     }

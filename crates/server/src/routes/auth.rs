@@ -5,7 +5,6 @@ use axum::http::request::Parts;
 use kiln_core::Error;
 use kiln_core::principal::Caller;
 use kiln_store::AuditDecision;
-use std::sync::Arc;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -34,7 +33,7 @@ impl FromRequestParts<AppState> for CallerExtractor {
             state.authenticator.authenticate_bearer(token).await?
         };
         let request_id = parts.extensions.get::<RequestId>().map(|id| id.0.clone()).unwrap_or_default();
-        let caller = Caller { principal: Arc::new(principal), request_id };
+        let caller = Caller { principal, request_id };
         // Every authenticated request is audited; the path carries no secrets (tokens travel
         // in headers and bodies, which are never recorded).
         let path = parts.uri.path();
