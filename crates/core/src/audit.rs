@@ -15,6 +15,8 @@ use crate::principal::Caller;
 
 /// Most events written in one store call.
 const BATCH_SIZE: usize = 2048;
+/// Longest a queued event waits for others to share its commit; flushes skip the wait.
+const BATCH_LINGER: std::time::Duration = std::time::Duration::from_millis(20);
 /// Queue depth; when full, requests wait for the writer rather than drop events.
 const QUEUE_DEPTH: usize = 65_536;
 
@@ -51,19 +53,12 @@ impl AuditLog {
 
     /// Records one authorization decision by `caller` about `action` on `object`.
     pub async fn decision(&self, caller: &Caller, action: &str, object: &str, decision: AuditDecision, reason: &str) {
-        self.record(AuditEvent {
-            seq: 0,
-            time_ms: now_ms(),
-            request_id: caller.request_id.clone(),
-            principal_id: Some(caller.id()),
-            principal_name: Some(caller.name().to_string()),
-            action: action.to_string(),
-            object: object.to_string(),
-            decision,
-            reason: reason.to_string(),
-            status: None,
-        })
-        .await;
+        self.record(caller_event(caller, action, object, decision, reason, None)).await;
+    }
+
+    /// Records an authenticated request once it has been answered with `status`.
+    pub async fn request(&self, caller: &Caller, action: &str, path: &str, status: u16) {
+        self.record(caller_event(caller, action, path, AuditDecision::Request, "authenticated", Some(status))).await;
     }
 
     /// Waits until every event queued before this call is written.
@@ -81,12 +76,37 @@ impl AuditLog {
     }
 }
 
+fn caller_event(caller: &Caller, action: &str, object: &str, decision: AuditDecision, reason: &str, status: Option<u16>) -> AuditEvent {
+    AuditEvent {
+        seq: 0,
+        time_ms: now_ms(),
+        request_id: caller.request_id.clone(),
+        principal_id: Some(caller.id()),
+        principal_name: Some(caller.name().to_string()),
+        action: action.to_string(),
+        object: object.to_string(),
+        decision,
+        reason: reason.to_string(),
+        status,
+    }
+}
+
 async fn write_batches(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Message>) {
     let mut messages = Vec::with_capacity(BATCH_SIZE);
     loop {
         messages.clear();
         if receiver.recv_many(&mut messages, BATCH_SIZE).await == 0 {
             return;
+        }
+        // Under load, let a batch fill for a moment: each write is a durable commit (an
+        // fsync), and fewer, larger commits keep the disk from stalling request threads.
+        let deadline = tokio::time::Instant::now() + BATCH_LINGER;
+        while messages.len() < BATCH_SIZE && !messages.iter().any(|m| matches!(m, Message::Flush(_))) {
+            let room = BATCH_SIZE - messages.len();
+            match tokio::time::timeout_at(deadline, receiver.recv_many(&mut messages, room)).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
         }
         let mut events = Vec::with_capacity(messages.len());
         let mut flushes = Vec::new();

@@ -139,11 +139,10 @@ impl OAuthService {
         });
         let secret = matching.ok_or_else(invalid_client)?;
         let requested = scope.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("all-apis").to_string();
-        if let Some(allowed) = &secret.scopes {
-            if let Some(extra) = requested.split_whitespace().find(|s| !allowed.iter().any(|a| a == s)) {
+        if let Some(allowed) = &secret.scopes
+            && let Some(extra) = requested.split_whitespace().find(|s| !allowed.iter().any(|a| a == s)) {
                 return Err(OAuthError { error: "invalid_scope", description: format!("scope {extra} is not allowed for this secret") });
             }
-        }
         let issued_at = now / 1000;
         let claims = Claims { sub: principal.id.to_string(), client_id: principal.name.clone(), scope: requested.clone(), iat: issued_at, exp: issued_at + ACCESS_TOKEN_SECONDS };
         let access_token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)

@@ -92,11 +92,10 @@ impl Config {
             None => FileConfig::default(),
         };
         let admin_token = args.admin_token.filter(|t| !t.is_empty());
-        if let Some(token) = &admin_token {
-            if token.len() < 20 || !token.chars().all(|c| c.is_ascii_graphic()) {
+        if let Some(token) = &admin_token
+            && (token.len() < 20 || !token.chars().all(|c| c.is_ascii_graphic())) {
                 return Err("KILN_ADMIN_TOKEN must be at least 20 printable ASCII characters".to_string());
             }
-        }
         let mut rate_limits = file.rate_limits;
         match args.rate_limits.as_deref() {
             None => {}

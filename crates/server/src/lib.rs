@@ -48,7 +48,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let signing_key = load_signing_key(&config.data_dir)?;
     let (mut state, admin) = build_state(Arc::new(store), config.admin_token.as_deref(), &signing_key).await?;
     if config.rate_limits.enabled {
-        state.rate_limits = Some(Arc::new(ratelimit::RateLimits::new(&config.rate_limits.classes)?));
+        state = state.with_rate_limits(Some(Arc::new(ratelimit::RateLimits::new(&config.rate_limits.classes)?)));
     }
     let token_file = config.data_dir.join("admin.token");
     if let AdminToken::Minted(token) = &admin {

@@ -10,9 +10,21 @@ use kiln_core::tokens::TokenService;
 use kiln_core::workspace::WorkspaceInfo;
 use kiln_store::Store;
 
-/// Everything handlers need, cheap to clone.
+/// Everything handlers need. Axum clones the state for every request and middleware, so it
+/// is one shared pointer.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Services {
     pub store: Arc<dyn Store>,
     pub workspace: Arc<WorkspaceInfo>,
     pub authenticator: Authenticator,
@@ -32,7 +44,7 @@ impl AppState {
         let audit = AuditLog::start(store.clone());
         let authz = Authz::new(Arc::new(AclPolicy::new(store.clone())), audit.clone());
         let authenticator = Authenticator::new(store.clone());
-        AppState {
+        AppState(Arc::new(Services {
             tokens: TokenService::new(store.clone(), authz.clone(), workspace.workspace_id, authenticator.cache()),
             scim: ScimService::new(store.clone(), authz.clone(), authenticator.cache()),
             authenticator,
@@ -43,6 +55,12 @@ impl AppState {
             audit,
             store,
             workspace: Arc::new(workspace),
-        }
+        }))
+    }
+
+    /// Switches rate limiting on with these buckets, or off with `None`.
+    pub fn with_rate_limits(mut self, rate_limits: crate::ratelimit::SharedRateLimits) -> AppState {
+        Arc::make_mut(&mut self.0).rate_limits = rate_limits;
+        self
     }
 }

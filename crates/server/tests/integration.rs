@@ -396,10 +396,11 @@ mod audit {
         assert_eq!(status, StatusCode::OK, "{page}");
         let events = page["events"].as_array().expect("events");
         let decisions: Vec<&str> = events.iter().filter_map(|e| e["decision"].as_str()).collect();
-        assert_eq!(decisions, vec!["request", "allow"], "{page}");
-        assert_eq!(events[0]["action"], "POST /api/2.0/token/create");
-        assert_eq!(events[1]["object"], "authorization/tokens");
-        assert_eq!(events[1]["principal_name"], "admin@kiln.local");
+        assert_eq!(decisions, vec!["allow", "request"], "the request is recorded once answered: {page}");
+        assert_eq!(events[1]["action"], "POST /api/2.0/token/create");
+        assert_eq!(events[1]["status"], 200);
+        assert_eq!(events[0]["object"], "authorization/tokens");
+        assert_eq!(events[0]["principal_name"], "admin@kiln.local");
 
         let (_, _, everything) = call(&app, "GET", "/api/2.0/kiln/audit-events?max_results=1000", Some(ADMIN_TOKEN)).await;
         let text = everything.to_string();
@@ -475,4 +476,24 @@ async fn oversized_body_is_413() {
     let (status, _, body) = call_with_body(&app, "POST", "/api/2.0/token/create", Some(ADMIN_TOKEN), &huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body["error_code"], "REQUEST_ENTITY_TOO_LARGE");
+}
+
+/// A handler panic is answered as a 500 naming a reference id, and still audited.
+#[tokio::test]
+async fn handler_panic_is_a_500_with_a_reference_id() {
+    let store: Arc<dyn kiln_store::Store> = Arc::new(SqliteStore::open(":memory:").await.expect("store"));
+    let (state, _) = kiln_server::build_state(store, Some(ADMIN_TOKEN), b"test-signing-key").await.expect("state");
+    async fn panics(_caller: kiln_server::routes::CallerExtractor) -> &'static str {
+        panic!("deliberate test panic")
+    }
+    let panicking = axum::Router::new().route("/api/2.0/kiln/test-panic", axum::routing::get(panics));
+    let app = kiln_server::routes::with_service_layers(panicking.merge(kiln_server::routes::router_without_layers()), state);
+    let (status, headers, body) = call(&app, "GET", "/api/2.0/kiln/test-panic", Some(ADMIN_TOKEN)).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body["error_code"], "INTERNAL_ERROR");
+    assert!(body["message"].as_str().expect("message").contains("reference id"), "{body}");
+    assert!(!body.to_string().contains("deliberate"), "panic details stay in the log: {body}");
+    let request_id = headers["x-request-id"].to_str().expect("request id");
+    let (_, _, page) = call(&app, "GET", &format!("/api/2.0/kiln/audit-events?request_id={request_id}"), Some(ADMIN_TOKEN)).await;
+    assert_eq!(page["events"][0]["status"], 500, "{page}");
 }

@@ -69,11 +69,10 @@ impl ScimService {
             kiln_store::StoreError::AlreadyExists(_) => Error::already_exists(format!("{} with name {} already exists", resource_name(kind), record.name)),
             other => Error::from(other),
         })?;
-        if kind != PrincipalKind::Group {
-            if let Some(users) = self.store.find_principal(PrincipalKind::Group, USERS_GROUP).await? {
+        if kind != PrincipalKind::Group
+            && let Some(users) = self.store.find_principal(PrincipalKind::Group, USERS_GROUP).await? {
                 self.store.add_group_members(users.id, &[record.id]).await?;
             }
-        }
         if !members.is_empty() {
             self.store.set_group_members(record.id, &members).await?;
         }

@@ -4,7 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use kiln_core::Error;
 use kiln_core::principal::Caller;
-use kiln_store::AuditDecision;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -32,21 +32,28 @@ impl FromRequestParts<AppState> for CallerExtractor {
         } else {
             state.authenticator.authenticate_bearer(token).await?
         };
-        let request_id = parts.extensions.get::<RequestId>().map(|id| id.0.clone()).unwrap_or_default();
+        let context = parts.extensions.get::<RequestContext>().cloned();
+        let request_id = context.as_ref().map(|c| c.id.clone()).unwrap_or_default();
         let caller = Caller { principal, request_id };
-        // Every authenticated request is audited; the path carries no secrets (tokens travel
-        // in headers and bodies, which are never recorded).
-        let path = parts.uri.path();
-        let action = format!("{} {}", parts.method, matched_route(parts).unwrap_or(path));
-        state.audit.decision(&caller, &action, path, AuditDecision::Request, "authenticated").await;
+        if let Some(context) = context {
+            // The request is audited with its status once answered; see `request_context`.
+            let _ = context.caller.set(caller.clone());
+        }
         Ok(CallerExtractor(caller))
     }
 }
 
-/// The id of the request being served, set by the request-id middleware.
+/// What the request-context middleware and the caller extractor share about one request.
 #[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub struct RequestContext {
+    pub id: String,
+    /// Set once the request has been authenticated.
+    pub caller: Arc<OnceLock<Caller>>,
+}
 
-fn matched_route(parts: &Parts) -> Option<&str> {
-    parts.extensions.get::<axum::extract::MatchedPath>().map(|m| m.as_str())
+impl Default for RequestContext {
+    fn default() -> RequestContext {
+        // Time-ordered ids keep the audit log's request index append-only.
+        RequestContext { id: uuid::Uuid::now_v7().to_string(), caller: Arc::new(OnceLock::new()) }
+    }
 }

@@ -10,7 +10,7 @@ mod tokens;
 mod well_known;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -19,9 +19,14 @@ use kiln_core::{Error, ErrorCode};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub use auth::{CallerExtractor, RequestId};
+pub use auth::{CallerExtractor, RequestContext};
 
 pub fn router(state: AppState) -> Router {
+    with_service_layers(router_without_layers(), state)
+}
+
+/// Every API group's routes, before [`with_service_layers`].
+pub fn router_without_layers() -> Router<AppState> {
     Router::new()
         .merge(well_known::routes())
         .merge(scim::routes())
@@ -29,11 +34,17 @@ pub fn router(state: AppState) -> Router {
         .merge(permissions::routes())
         .merge(audit::routes())
         .merge(oauth::routes())
-        .fallback(unknown_route)
-        .layer(middleware::from_fn_with_state(state.clone(), crate::ratelimit::enforce))
-        .layer(middleware::from_fn_with_state(state.clone(), org_id_header))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// The layers every route gets: the fallback, rate limits, request context and audit, body
+/// limit and the panic catcher. Public so tests can serve extra routes the same way.
+pub fn with_service_layers(api: Router<AppState>, state: AppState) -> Router {
+    // The panic catcher sits innermost so the request is still audited, with its 500.
+    api.fallback(unknown_route)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::ratelimit::enforce))
+        .layer(middleware::from_fn_with_state(state.clone(), request_context))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -49,13 +60,22 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError(Error::internal(format!("internal error; reference id {error_id}"))).into_response()
 }
 
-/// Every response names the workspace, as `get_workspace_id()` reads it from SCIM Me.
-/// Also gives each request an id, echoed as `x-request-id` and written on its audit lines.
-async fn org_id_header(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    request.extensions_mut().insert(RequestId(request_id.clone()));
+/// Gives each request an id, echoed as `x-request-id` and written on its audit lines; audits
+/// every authenticated request with the status it was answered with; and names the
+/// workspace on every response, as `get_workspace_id()` reads it from SCIM Me.
+async fn request_context(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let context = RequestContext::default();
+    request.extensions_mut().insert(context.clone());
+    // Route templates, not raw paths, so actions group well; the path carries no secrets
+    // (tokens travel in headers and bodies, which are never recorded).
+    let path = request.uri().path().to_string();
+    let route = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let action = format!("{} {}", request.method(), route.as_deref().unwrap_or(&path));
     let mut response = next.run(request).await;
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
+    if let Some(caller) = context.caller.get() {
+        state.audit.request(caller, &action, &path, response.status().as_u16()).await;
+    }
+    if let Ok(value) = HeaderValue::from_str(&context.id) {
         response.headers_mut().insert("x-request-id", value);
     }
     if let Ok(value) = HeaderValue::from_str(&state.workspace.workspace_id.to_string()) {

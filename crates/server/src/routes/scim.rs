@@ -63,11 +63,10 @@ type ScimResult<T> = Result<T, ScimError>;
 async fn me(CallerExtractor(caller): CallerExtractor) -> Json<serde_json::Value> {
     let principal = &caller.principal;
     let mut resource = render(&principal.record, &principal.direct_groups, &[]);
-    if principal.kind() == PrincipalKind::ServicePrincipal {
-        if let Some(fields) = resource.as_object_mut() {
+    if principal.kind() == PrincipalKind::ServicePrincipal
+        && let Some(fields) = resource.as_object_mut() {
             fields.insert("userName".to_string(), serde_json::Value::String(principal.name().to_string()));
         }
-    }
     Json(resource)
 }
 
