@@ -61,15 +61,10 @@ pub struct CreateSecretRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreateSecretResponse {
-    pub id: String,
+    /// The secret itself, shown only in this response.
     pub secret: String,
-    pub secret_hash: String,
-    pub status: String,
-    pub create_time: String,
-    pub update_time: String,
-    pub expire_time: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scopes: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub info: SecretInfo,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -97,17 +97,7 @@ impl OAuthService {
             scopes: request.scopes,
         };
         self.store.insert_oauth_secret(&record).await?;
-        let info = secret_info(&record);
-        Ok(CreateSecretResponse {
-            id: info.id,
-            secret,
-            secret_hash: info.secret_hash,
-            status: info.status,
-            create_time: info.create_time,
-            update_time: info.update_time,
-            expire_time: info.expire_time,
-            scopes: info.scopes,
-        })
+        Ok(CreateSecretResponse { secret, info: secret_info(&record) })
     }
 
     pub async fn list_secrets(&self, caller: &Caller, sp_id: &str) -> Result<Vec<SecretInfo>> {

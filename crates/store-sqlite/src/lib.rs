@@ -207,27 +207,13 @@ impl IdentityStore for SqliteStore {
     async fn set_group_members(&self, group_id: i64, member_ids: &[i64]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         sqlx::query("DELETE FROM group_members WHERE group_id = ?").bind(group_id).execute(&mut *tx).await.map_err(backend)?;
-        for member_id in member_ids {
-            sqlx::query("INSERT OR IGNORE INTO group_members (group_id, member_id) VALUES (?, ?)")
-                .bind(group_id)
-                .bind(member_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| write_error(e, &format!("membership of {member_id} in group {group_id}")))?;
-        }
+        insert_members(&mut tx, group_id, member_ids).await?;
         tx.commit().await.map_err(backend)
     }
 
     async fn add_group_members(&self, group_id: i64, member_ids: &[i64]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        for member_id in member_ids {
-            sqlx::query("INSERT OR IGNORE INTO group_members (group_id, member_id) VALUES (?, ?)")
-                .bind(group_id)
-                .bind(member_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| write_error(e, &format!("membership of {member_id} in group {group_id}")))?;
-        }
+        insert_members(&mut tx, group_id, member_ids).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -447,6 +433,18 @@ async fn upsert_acl_entries(
         .execute(&mut **tx)
         .await
         .map_err(|e| write_error(e, &format!("ACL of {object_type}/{object_id}")))?;
+    }
+    Ok(())
+}
+
+async fn insert_members(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, group_id: i64, member_ids: &[i64]) -> StoreResult<()> {
+    for member_id in member_ids {
+        sqlx::query("INSERT OR IGNORE INTO group_members (group_id, member_id) VALUES (?, ?)")
+            .bind(group_id)
+            .bind(member_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| write_error(e, &format!("membership of {member_id} in group {group_id}")))?;
     }
     Ok(())
 }
