@@ -8,3 +8,4 @@ pub mod page;
 pub mod permissions;
 pub mod scim;
 pub mod tokens;
+pub mod uc;

@@ -50,6 +50,20 @@ pub fn paginate<T>(items: Vec<T>, cursor: PageCursor, page_size: usize) -> (Vec<
     (page, next)
 }
 
+/// Unity Catalog list paging: no `max_results` and no token returns everything (the legacy
+/// unpaginated form); `0` means the default page size. Errors name the bad parameter.
+pub fn uc_page<T>(items: Vec<T>, max_results: Option<i64>, page_token: Option<&str>, default: usize, max: usize) -> Result<(Vec<T>, Option<String>), String> {
+    if max_results.is_some_and(|n| n < 0) {
+        return Err(format!("max_results must not be negative, got {}", max_results.unwrap_or_default()));
+    }
+    let cursor = match page_token.filter(|token| !token.is_empty()) {
+        Some(token) => PageCursor::decode(token).ok_or_else(|| "page_token is not a token this server issued".to_string())?,
+        None if max_results.is_none() => return Ok((items, None)),
+        None => PageCursor { offset: 0 },
+    };
+    Ok(paginate(items, cursor, effective_page_size(max_results, default, max)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kiln_store::{PrincipalKind, Store};
+use kiln_store::Store;
 
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
@@ -91,17 +91,20 @@ impl Authenticator {
                 }
             }
         }
-        let mut direct_groups = Vec::with_capacity(direct.len());
-        for group_id in &direct {
-            if let Some(group) = self.store.get_principal(*group_id).await? {
-                direct_groups.push((group.id, group.display_name));
-            }
-        }
-        let admins = self.store.find_principal(PrincipalKind::Group, ADMINS_GROUP).await?;
-        let is_admin = admins.is_some_and(|group| all.contains(&group.id));
         let mut all_group_ids: Vec<i64> = all.into_iter().collect();
         all_group_ids.sort_unstable();
-        Ok(Some(Principal { record, direct_groups, all_group_ids, is_admin }))
+        let mut direct_groups = Vec::with_capacity(direct.len());
+        let mut group_names = Vec::with_capacity(all_group_ids.len());
+        for group_id in &all_group_ids {
+            if let Some(group) = self.store.get_principal(*group_id).await? {
+                if direct.contains(group_id) {
+                    direct_groups.push((group.id, group.display_name.clone()));
+                }
+                group_names.push(group.display_name);
+            }
+        }
+        let is_admin = group_names.iter().any(|name| name == ADMINS_GROUP);
+        Ok(Some(Principal { record, direct_groups, all_group_ids, group_names, is_admin }))
     }
 }
 

@@ -18,6 +18,8 @@ pub enum ErrorCode {
     RequestTooLarge,
     NotImplemented,
     InternalError,
+    /// A status and `error_code` specific to one API, e.g. (404, `CATALOG_DOES_NOT_EXIST`).
+    Specific(u16, &'static str),
 }
 
 impl ErrorCode {
@@ -36,6 +38,7 @@ impl ErrorCode {
             ErrorCode::RequestTooLarge => (413, "REQUEST_ENTITY_TOO_LARGE"),
             ErrorCode::NotImplemented => (501, "NOT_IMPLEMENTED"),
             ErrorCode::InternalError => (500, "INTERNAL_ERROR"),
+            ErrorCode::Specific(status, code) => (status, code),
         }
     }
 

@@ -15,3 +15,4 @@ pub mod identity;
 pub mod tokens;
 pub mod permissions;
 pub mod oauth;
+pub mod uc;

@@ -17,6 +17,8 @@ pub struct Principal {
     pub direct_groups: Vec<(i64, String)>,
     /// Every group the principal belongs to, directly or through nested groups.
     pub all_group_ids: Vec<i64>,
+    /// Display names of `all_group_ids`: Unity Catalog grants name groups.
+    pub group_names: Vec<String>,
     pub is_admin: bool,
 }
 

@@ -1,3 +1,4 @@
+use std::path::Path;
 use std::sync::Arc;
 
 use kiln_core::audit::AuditLog;
@@ -6,7 +7,9 @@ use kiln_core::authz::{AclPolicy, Authz};
 use kiln_core::identity::ScimService;
 use kiln_core::oauth::OAuthService;
 use kiln_core::permissions::PermissionsService;
+use kiln_core::Error;
 use kiln_core::tokens::TokenService;
+use kiln_core::uc::UnityCatalog;
 use kiln_core::workspace::WorkspaceInfo;
 use kiln_store::Store;
 
@@ -36,15 +39,19 @@ pub struct Services {
     pub tokens: TokenService,
     pub scim: ScimService,
     pub permissions: PermissionsService,
+    pub uc: UnityCatalog,
 }
 
 impl AppState {
-    /// Wires the services; starts the audit writer on the current runtime.
-    pub fn new(store: Arc<dyn Store>, workspace: WorkspaceInfo, signing_key: &[u8]) -> AppState {
+    /// Wires the services over a bootstrapped workspace whose files live in `data_dir`;
+    /// starts the audit writer on the current runtime.
+    pub async fn new(store: Arc<dyn Store>, workspace: WorkspaceInfo, signing_key: &[u8], data_dir: &Path) -> Result<AppState, Error> {
         let audit = AuditLog::start(store.clone());
-        let authz = Authz::new(Arc::new(AclPolicy::new(store.clone())), audit.clone());
+        let authz = Authz::new(Arc::new(AclPolicy::new(store.clone())), store.clone(), audit.clone());
         let authenticator = Authenticator::new(store.clone());
-        AppState(Arc::new(Services {
+        let uc = UnityCatalog::open(store.clone(), authz.clone(), data_dir.join("storage")).await?;
+        Ok(AppState(Arc::new(Services {
+            uc,
             tokens: TokenService::new(store.clone(), authz.clone(), workspace.workspace_id, authenticator.cache()),
             scim: ScimService::new(store.clone(), authz.clone(), authenticator.cache()),
             authenticator,
@@ -55,7 +62,7 @@ impl AppState {
             audit,
             store,
             workspace: Arc::new(workspace),
-        }))
+        })))
     }
 
     /// Switches rate limiting on with these buckets, or off with `None`.

@@ -16,8 +16,13 @@ async fn app() -> axum::Router {
 
 async fn app_with_store() -> (axum::Router, Arc<dyn kiln_store::Store>) {
     let store: Arc<dyn kiln_store::Store> = Arc::new(SqliteStore::open(":memory:").await.expect("store"));
-    let (state, _) = kiln_server::build_state(store.clone(), Some(ADMIN_TOKEN), b"test-signing-key").await.expect("state");
+    let (state, _) = kiln_server::build_state(store.clone(), Some(ADMIN_TOKEN), b"test-signing-key", &scratch_dir()).await.expect("state");
     (kiln_server::routes::router(state), store)
+}
+
+/// A fresh data directory under the system temp dir.
+fn scratch_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("kiln-test-{}", uuid::Uuid::new_v4()))
 }
 
 async fn call(app: &axum::Router, method: &str, path: &str, token: Option<&str>) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
@@ -482,7 +487,7 @@ async fn oversized_body_is_413() {
 #[tokio::test]
 async fn handler_panic_is_a_500_with_a_reference_id() {
     let store: Arc<dyn kiln_store::Store> = Arc::new(SqliteStore::open(":memory:").await.expect("store"));
-    let (state, _) = kiln_server::build_state(store, Some(ADMIN_TOKEN), b"test-signing-key").await.expect("state");
+    let (state, _) = kiln_server::build_state(store, Some(ADMIN_TOKEN), b"test-signing-key", &scratch_dir()).await.expect("state");
     async fn panics(_caller: kiln_server::routes::CallerExtractor) -> &'static str {
         panic!("deliberate test panic")
     }

@@ -4,7 +4,9 @@
 //! Known gaps against the PostgreSQL backend to come: none of the trait's behaviour differs;
 //! SQLite serialises writers, so write throughput is bounded by one writer at a time.
 
+mod catalog;
 mod migrations;
+mod sql;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -7,7 +7,11 @@ use sqlx::AssertSqlSafe;
 use crate::backend;
 use kiln_store::StoreResult;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
+    (2, "unity catalog", include_str!("../migrations/0002_unity_catalog.sql")),
+    (3, "sql warehouses and query history", include_str!("../migrations/0003_sql.sql")),
+];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> StoreResult<()> {
     sqlx::query("CREATE TABLE IF NOT EXISTS _kiln_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)")

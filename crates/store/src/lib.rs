@@ -99,7 +99,48 @@ pub trait SettingsStore: Send + Sync {
     async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String>;
 }
 
-/// Everything a Kiln node keeps in its metadata database.
-pub trait Store: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + std::fmt::Debug {}
+/// Unity Catalog securables (metastore, catalogs, schemas, tables, volumes, functions) as
+/// one tree, and the privileges granted on them.
+#[async_trait]
+pub trait CatalogStore: Send + Sync {
+    /// Inserts a securable; a sibling of the same kind and name is [`StoreError::AlreadyExists`].
+    async fn insert_securable(&self, securable: &SecurableRecord) -> StoreResult<()>;
+    async fn get_securable(&self, id: &str) -> StoreResult<Option<SecurableRecord>>;
+    /// The child of `parent_id` with this kind and name (case-insensitive); the metastore
+    /// is the child of `None`.
+    async fn find_securable(&self, parent_id: Option<&str>, kind: SecurableKind, name: &str) -> StoreResult<Option<SecurableRecord>>;
+    /// Children of one securable, of one kind or all kinds, ordered by name.
+    async fn list_securables(&self, parent_id: &str, kind: Option<SecurableKind>) -> StoreResult<Vec<SecurableRecord>>;
+    /// Replaces name, owner, comment, properties, spec and update stamps; a rename onto a
+    /// sibling's name is [`StoreError::AlreadyExists`], a missing id [`StoreError::NotFound`].
+    async fn update_securable(&self, securable: &SecurableRecord) -> StoreResult<()>;
+    /// Deletes the securable with all its descendants and their grants; false when absent.
+    async fn delete_securable(&self, id: &str) -> StoreResult<bool>;
+    /// Grants on any of these securables, ordered by securable, principal, privilege.
+    async fn list_grants(&self, securable_ids: &[String]) -> StoreResult<Vec<GrantRecord>>;
+    /// Adds and removes grants in one transaction; adding a held grant or removing a
+    /// missing one is not an error.
+    async fn change_grants(&self, add: &[GrantRecord], remove: &[GrantRecord]) -> StoreResult<()>;
+}
 
-impl<T> Store for T where T: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + std::fmt::Debug {}
+/// SQL warehouses and the query history of their statements.
+#[async_trait]
+pub trait SqlStore: Send + Sync {
+    /// Inserts a warehouse; a clash of names (case-insensitive) is [`StoreError::AlreadyExists`].
+    async fn insert_warehouse(&self, warehouse: &WarehouseRecord) -> StoreResult<()>;
+    async fn get_warehouse(&self, id: &str) -> StoreResult<Option<WarehouseRecord>>;
+    /// Every warehouse, oldest first.
+    async fn list_warehouses(&self) -> StoreResult<Vec<WarehouseRecord>>;
+    /// Replaces name, state, spec and activity time; [`StoreError::NotFound`] when absent.
+    async fn update_warehouse(&self, warehouse: &WarehouseRecord) -> StoreResult<()>;
+    async fn delete_warehouse(&self, id: &str) -> StoreResult<bool>;
+    /// Inserts or replaces a query history entry by `query_id`.
+    async fn upsert_query(&self, query: &QueryRecord) -> StoreResult<()>;
+    /// Matching queries, newest start first, skipping `offset`, at most `limit`.
+    async fn list_queries(&self, filter: &QueryFilter, offset: usize, limit: usize) -> StoreResult<Vec<QueryRecord>>;
+}
+
+/// Everything a Kiln node keeps in its metadata database.
+pub trait Store: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + std::fmt::Debug {}
+
+impl<T> Store for T where T: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + std::fmt::Debug {}

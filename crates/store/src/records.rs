@@ -143,3 +143,112 @@ pub struct AuditFilter {
     pub decision: Option<AuditDecision>,
     pub action_prefix: Option<String>,
 }
+
+/// The kinds of Unity Catalog securables, in one tree rooted at the metastore. Views are
+/// tables whose spec says `VIEW`: they share the tables' namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SecurableKind {
+    Metastore,
+    Catalog,
+    Schema,
+    Table,
+    Volume,
+    Function,
+}
+
+impl SecurableKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecurableKind::Metastore => "metastore",
+            SecurableKind::Catalog => "catalog",
+            SecurableKind::Schema => "schema",
+            SecurableKind::Table => "table",
+            SecurableKind::Volume => "volume",
+            SecurableKind::Function => "function",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SecurableKind> {
+        [
+            SecurableKind::Metastore,
+            SecurableKind::Catalog,
+            SecurableKind::Schema,
+            SecurableKind::Table,
+            SecurableKind::Volume,
+            SecurableKind::Function,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+}
+
+/// One securable. Names are unique per (parent, kind), compared case-insensitively; the
+/// full name is the chain of names below the metastore, so renames touch one row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecurableRecord {
+    pub id: String,
+    pub kind: SecurableKind,
+    pub parent_id: Option<String>,
+    pub name: String,
+    /// The owning principal's name (user name, application id or group name).
+    pub owner: String,
+    pub comment: Option<String>,
+    /// String-to-string properties as the API shows them.
+    pub properties: serde_json::Value,
+    /// Kind-specific attributes (table type, columns, storage location, ...), kept as JSON.
+    pub spec: serde_json::Value,
+    pub created_at_ms: i64,
+    pub created_by: String,
+    pub updated_at_ms: i64,
+    pub updated_by: String,
+}
+
+/// `principal` holds `privilege` on a securable. Principals are named as grants name them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GrantRecord {
+    pub securable_id: String,
+    pub principal: String,
+    pub privilege: String,
+}
+
+/// A SQL warehouse. `spec` holds the create/edit fields as the API takes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarehouseRecord {
+    pub id: String,
+    pub name: String,
+    /// `STARTING`, `RUNNING`, `STOPPING`, `STOPPED`, `DELETING` or `DELETED`.
+    pub state: String,
+    pub spec: serde_json::Value,
+    pub creator_name: String,
+    pub created_at_ms: i64,
+    /// When a statement last ran or the state last changed; auto-stop counts from here.
+    pub last_activity_ms: i64,
+}
+
+/// One statement in the query history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryRecord {
+    pub query_id: String,
+    pub warehouse_id: String,
+    pub user_id: i64,
+    pub user_name: String,
+    pub query_text: String,
+    /// `QUEUED`, `RUNNING`, `FINISHED`, `FAILED` or `CANCELED`.
+    pub status: String,
+    pub statement_type: String,
+    pub error_message: Option<String>,
+    pub start_time_ms: i64,
+    pub end_time_ms: Option<i64>,
+    pub rows_produced: Option<i64>,
+}
+
+/// Which queries to list; empty lists mean "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryFilter {
+    pub statuses: Vec<String>,
+    pub user_ids: Vec<i64>,
+    pub warehouse_ids: Vec<String>,
+    pub query_ids: Vec<String>,
+    pub start_time_from_ms: Option<i64>,
+    pub start_time_to_ms: Option<i64>,
+}

@@ -13,7 +13,8 @@ macro_rules! store_conformance_suite {
             principals_round_trip, names_are_unique_per_kind_case_insensitively,
             update_and_delete_principal, group_membership, tokens_round_trip,
             oauth_secrets_round_trip, acl_set_merge_and_cascade, audit_append_and_filter,
-            settings_init_once);
+            settings_init_once, securables_tree_round_trip, securable_names_unique_per_parent_and_kind,
+            deleting_a_securable_cascades, grants_change_idempotently);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -214,4 +215,93 @@ pub async fn settings_init_once(store: &dyn Store) {
     assert_eq!(store.init_setting("workspace_id", "1").await.expect("init"), "1");
     assert_eq!(store.init_setting("workspace_id", "2").await.expect("init"), "1");
     assert_eq!(store.get_setting("workspace_id").await.expect("get"), Some("1".to_string()));
+}
+
+fn securable(id: &str, kind: SecurableKind, parent_id: Option<&str>, name: &str) -> SecurableRecord {
+    SecurableRecord {
+        id: id.to_string(),
+        kind,
+        parent_id: parent_id.map(str::to_string),
+        name: name.to_string(),
+        owner: "alice@example.com".to_string(),
+        comment: Some(format!("{name} comment")),
+        properties: serde_json::json!({"k": "v"}),
+        spec: serde_json::json!({"table_type": "MANAGED"}),
+        created_at_ms: 1,
+        created_by: "alice@example.com".to_string(),
+        updated_at_ms: 1,
+        updated_by: "alice@example.com".to_string(),
+    }
+}
+
+/// metastore m > catalog c "Main" > schema s "sales" > table t "orders" and volume v "orders".
+async fn securable_tree(store: &dyn Store) {
+    store.insert_securable(&securable("m", SecurableKind::Metastore, None, "metastore")).await.expect("metastore");
+    store.insert_securable(&securable("c", SecurableKind::Catalog, Some("m"), "Main")).await.expect("catalog");
+    store.insert_securable(&securable("s", SecurableKind::Schema, Some("c"), "sales")).await.expect("schema");
+    store.insert_securable(&securable("t", SecurableKind::Table, Some("s"), "orders")).await.expect("table");
+    store.insert_securable(&securable("v", SecurableKind::Volume, Some("s"), "orders")).await.expect("volume of the same name");
+}
+
+pub async fn securables_tree_round_trip(store: &dyn Store) {
+    securable_tree(store).await;
+    let catalog = store.find_securable(Some("m"), SecurableKind::Catalog, "MAIN").await.expect("find").expect("present");
+    assert_eq!(catalog, securable("c", SecurableKind::Catalog, Some("m"), "Main"));
+    let metastore = store.find_securable(None, SecurableKind::Metastore, "metastore").await.expect("find").expect("root");
+    assert_eq!(metastore.id, "m");
+    assert_eq!(store.find_securable(Some("c"), SecurableKind::Table, "sales").await.expect("find"), None, "kinds are separate");
+    let children: Vec<String> = store.list_securables("s", None).await.expect("list").into_iter().map(|s| s.id).collect();
+    assert_eq!(children, vec!["t", "v"]);
+    let tables: Vec<String> = store.list_securables("s", Some(SecurableKind::Table)).await.expect("list").into_iter().map(|s| s.id).collect();
+    assert_eq!(tables, vec!["t"]);
+
+    let mut renamed = store.get_securable("t").await.expect("get").expect("table");
+    renamed.name = "orders_v2".to_string();
+    renamed.owner = "bob@example.com".to_string();
+    renamed.spec = serde_json::json!({"table_type": "MANAGED", "columns": [{"name": "id"}]});
+    renamed.updated_at_ms = 2;
+    store.update_securable(&renamed).await.expect("update");
+    assert_eq!(store.get_securable("t").await.expect("get"), Some(renamed.clone()));
+    let missing = SecurableRecord { id: "nope".to_string(), ..renamed };
+    assert!(matches!(store.update_securable(&missing).await, Err(StoreError::NotFound(_))));
+}
+
+pub async fn securable_names_unique_per_parent_and_kind(store: &dyn Store) {
+    securable_tree(store).await;
+    let clash = securable("c2", SecurableKind::Catalog, Some("m"), "main");
+    assert!(matches!(store.insert_securable(&clash).await, Err(StoreError::AlreadyExists(_))));
+    let second_metastore = securable("m2", SecurableKind::Metastore, None, "METASTORE");
+    assert!(matches!(store.insert_securable(&second_metastore).await, Err(StoreError::AlreadyExists(_))));
+    store.insert_securable(&securable("s2", SecurableKind::Schema, Some("c"), "other")).await.expect("sibling");
+    let mut rename = store.get_securable("s2").await.expect("get").expect("schema");
+    rename.name = "SALES".to_string();
+    assert!(matches!(store.update_securable(&rename).await, Err(StoreError::AlreadyExists(_))));
+}
+
+pub async fn deleting_a_securable_cascades(store: &dyn Store) {
+    securable_tree(store).await;
+    let grant = GrantRecord { securable_id: "t".to_string(), principal: "bob@example.com".to_string(), privilege: "SELECT".to_string() };
+    store.change_grants(std::slice::from_ref(&grant), &[]).await.expect("grant");
+    assert!(store.delete_securable("s").await.expect("delete"));
+    for id in ["s", "t", "v"] {
+        assert_eq!(store.get_securable(id).await.expect("get"), None, "{id} is gone");
+    }
+    assert!(store.list_grants(&["t".to_string()]).await.expect("grants").is_empty());
+    assert!(store.get_securable("c").await.expect("get").is_some());
+    assert!(!store.delete_securable("s").await.expect("delete again"));
+}
+
+pub async fn grants_change_idempotently(store: &dyn Store) {
+    securable_tree(store).await;
+    let grant = |on: &str, who: &str, what: &str| GrantRecord { securable_id: on.to_string(), principal: who.to_string(), privilege: what.to_string() };
+    let added = [grant("c", "analysts", "USE_CATALOG"), grant("t", "analysts", "SELECT"), grant("t", "bob@example.com", "MODIFY")];
+    store.change_grants(&added, &[]).await.expect("add");
+    store.change_grants(&added[..1], &[grant("t", "nobody", "SELECT")]).await.expect("repeat add, remove missing");
+    let all = store.list_grants(&["c".to_string(), "t".to_string()]).await.expect("list");
+    assert_eq!(all, added.to_vec());
+    store.change_grants(&[], &[grant("t", "ANALYSTS", "SELECT")]).await.expect("remove, any case");
+    let on_table = store.list_grants(&["t".to_string()]).await.expect("list");
+    assert_eq!(on_table, vec![grant("t", "bob@example.com", "MODIFY")]);
+    let dangling = grant("no-such-securable", "bob@example.com", "SELECT");
+    assert!(store.change_grants(&[dangling], &[]).await.is_err(), "a grant needs its securable");
 }

@@ -1,11 +1,13 @@
-//! The one place authorization is decided, for REST and (later) SQL alike.
+//! The one place authorization is decided, for REST and SQL alike.
 //!
 //! Layer 1 is workspace object ACLs: an object's effective ACL is its own entries plus those
 //! of its ancestors (a notebook inherits from its directories). Workspace admins hold every
-//! permission. Every decision is written to the audit log with its reason, and every denial
+//! permission. Layer 2 is Unity Catalog privileges on catalogs, schemas, tables, volumes
+//! and functions (see [`uc`]). Every decision is written to the audit log with its reason, and every denial
 //! names the permission that is missing and the object it is missing on.
 
 mod levels;
+pub mod uc;
 
 use std::sync::Arc;
 
@@ -13,6 +15,7 @@ use async_trait::async_trait;
 use kiln_store::{AclEntry, AuditDecision, ObjectRecord, Store};
 
 pub use levels::{OBJECT_TYPES, ObjectType};
+pub use uc::{Privilege, SecurablePath};
 
 use crate::audit::AuditLog;
 use crate::error::{Error, Result};
@@ -133,12 +136,14 @@ impl Policy for AclPolicy {
 #[derive(Debug, Clone)]
 pub struct Authz {
     policy: Arc<dyn Policy>,
+    /// Unity Catalog grants are read from here.
+    store: Arc<dyn Store>,
     audit: AuditLog,
 }
 
 impl Authz {
-    pub fn new(policy: Arc<dyn Policy>, audit: AuditLog) -> Authz {
-        Authz { policy, audit }
+    pub fn new(policy: Arc<dyn Policy>, store: Arc<dyn Store>, audit: AuditLog) -> Authz {
+        Authz { policy, store, audit }
     }
 
     /// Workspace-admin-only actions (SCIM writes, token management, audit reads).
@@ -173,5 +178,47 @@ impl Authz {
     /// The strongest level the caller holds on `object` (no audit line: a read of policy).
     pub async fn level_of(&self, caller: &Caller, object: &ObjectRef) -> Result<Option<&'static str>> {
         self.policy.effective_level(&caller.principal, object).await
+    }
+
+    /// Requires `privilege` on the leaf of `path`, with the USE CATALOG / USE SCHEMA
+    /// boundaries. The denial names the first privilege missing and where.
+    pub async fn require_privilege(&self, caller: &Caller, action: &str, path: &SecurablePath, privilege: Privilege) -> Result<()> {
+        let grants = self.store.list_grants(&path.ids()).await?;
+        let evaluation = uc::Evaluation::new(&caller.principal, path, &grants);
+        let object = path.describe(path.nodes.len() - 1);
+        match evaluation.missing(privilege) {
+            None => {
+                let reason = format!("holds {} on {object}", privilege.sql_name());
+                self.audit.decision(caller, action, &object, AuditDecision::Allow, &reason).await;
+                Ok(())
+            }
+            Some(missing) => {
+                let message = format!("User does not have {} on {}.", missing.privilege.sql_name(), path.describe(missing.depth));
+                self.audit.decision(caller, action, &object, AuditDecision::Deny, &message).await;
+                Err(Error::denied(message))
+            }
+        }
+    }
+
+    /// Requires the right to manage the leaf of `path` (change grants, owner, drop, alter):
+    /// ownership of it or a container, `MANAGE`, or metastore admin.
+    pub async fn require_manage(&self, caller: &Caller, action: &str, path: &SecurablePath) -> Result<()> {
+        self.require_privilege(caller, action, path, Privilege::Manage).await
+    }
+
+    /// Whether the caller may learn that the leaf of `path` exists; callers answer "does not
+    /// exist" otherwise. A read of policy, not audited.
+    pub async fn may_see(&self, caller: &Caller, path: &SecurablePath) -> Result<bool> {
+        if caller.is_admin() {
+            return Ok(true);
+        }
+        let grants = self.store.list_grants(&path.ids()).await?;
+        Ok(uc::Evaluation::new(&caller.principal, path, &grants).may_see())
+    }
+
+    /// Privileges the caller effectively holds on the leaf of `path`.
+    pub async fn privileges_on(&self, caller: &Caller, path: &SecurablePath) -> Result<Vec<Privilege>> {
+        let grants = self.store.list_grants(&path.ids()).await?;
+        Ok(uc::Evaluation::new(&caller.principal, path, &grants).held_on_leaf())
     }
 }

@@ -7,6 +7,7 @@ mod oauth;
 mod permissions;
 mod scim;
 mod tokens;
+mod uc;
 mod well_known;
 
 use axum::Router;
@@ -34,6 +35,7 @@ pub fn router_without_layers() -> Router<AppState> {
         .merge(permissions::routes())
         .merge(audit::routes())
         .merge(oauth::routes())
+        .merge(uc::routes())
 }
 
 /// The layers every route gets: the fallback, rate limits, request context and audit, body
