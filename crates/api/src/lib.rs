@@ -7,5 +7,6 @@ pub mod oauth;
 pub mod page;
 pub mod permissions;
 pub mod scim;
+pub mod sql;
 pub mod tokens;
 pub mod uc;

@@ -18,9 +18,16 @@ use crate::state::AppState;
 
 /// Builds the state for a store and data directory; used by `serve` and by tests.
 /// `signing_key` signs OAuth access tokens.
-pub async fn build_state(store: Arc<dyn Store>, admin_token: Option<&str>, signing_key: &[u8], data_dir: &std::path::Path) -> Result<(AppState, AdminToken), String> {
+/// `listen` is the address clients reach it at (for JDBC/ODBC URLs).
+pub async fn build_state(
+    store: Arc<dyn Store>,
+    admin_token: Option<&str>,
+    signing_key: &[u8],
+    data_dir: &std::path::Path,
+    listen: &str,
+) -> Result<(AppState, AdminToken), String> {
     let (workspace, admin) = bootstrap(&store, admin_token).await.map_err(|e| format!("bootstrap failed: {e}"))?;
-    let state = AppState::new(store, workspace, signing_key, data_dir).await.map_err(|e| format!("starting services failed: {e}"))?;
+    let state = AppState::new(store, workspace, signing_key, data_dir, listen).await.map_err(|e| format!("starting services failed: {e}"))?;
     Ok((state, admin))
 }
 
@@ -47,7 +54,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let db_path = config.data_dir.join("kiln.db");
     let store = SqliteStore::open(&db_path.to_string_lossy()).await.map_err(|e| e.to_string())?;
     let signing_key = load_signing_key(&config.data_dir)?;
-    let (mut state, admin) = build_state(Arc::new(store), config.admin_token.as_deref(), &signing_key, &config.data_dir).await?;
+    let (mut state, admin) = build_state(Arc::new(store), config.admin_token.as_deref(), &signing_key, &config.data_dir, &config.listen.to_string()).await?;
     if config.rate_limits.enabled {
         state = state.with_rate_limits(Some(Arc::new(ratelimit::RateLimits::new(&config.rate_limits.classes)?)));
     }

@@ -10,6 +10,9 @@ use kiln_core::permissions::PermissionsService;
 use kiln_core::Error;
 use kiln_core::tokens::TokenService;
 use kiln_core::uc::UnityCatalog;
+use kiln_engine::Executor;
+use kiln_engine::statements::Statements;
+use kiln_engine::warehouses::Warehouses;
 use kiln_core::workspace::WorkspaceInfo;
 use kiln_store::Store;
 
@@ -40,18 +43,27 @@ pub struct Services {
     pub scim: ScimService,
     pub permissions: PermissionsService,
     pub uc: UnityCatalog,
+    pub warehouses: Warehouses,
+    pub statements: Statements,
 }
 
 impl AppState {
     /// Wires the services over a bootstrapped workspace whose files live in `data_dir`;
     /// starts the audit writer on the current runtime.
-    pub async fn new(store: Arc<dyn Store>, workspace: WorkspaceInfo, signing_key: &[u8], data_dir: &Path) -> Result<AppState, Error> {
+    pub async fn new(store: Arc<dyn Store>, workspace: WorkspaceInfo, signing_key: &[u8], data_dir: &Path, listen: &str) -> Result<AppState, Error> {
         let audit = AuditLog::start(store.clone());
         let authz = Authz::new(Arc::new(AclPolicy::new(store.clone())), store.clone(), audit.clone());
         let authenticator = Authenticator::new(store.clone());
         let uc = UnityCatalog::open(store.clone(), authz.clone(), data_dir.join("storage")).await?;
+        let warehouses = Warehouses::new(store.clone(), authz.clone(), data_dir.join("spill"), listen.to_string());
+        warehouses.bootstrap().await?;
+        warehouses.start_auto_stop();
+        let statements = Statements::new(Executor::new(uc.clone()), warehouses.clone(), store.clone());
+        statements.start_expiry();
         Ok(AppState(Arc::new(Services {
             uc,
+            warehouses,
+            statements,
             tokens: TokenService::new(store.clone(), authz.clone(), workspace.workspace_id, authenticator.cache()),
             scim: ScimService::new(store.clone(), authz.clone(), authenticator.cache()),
             authenticator,

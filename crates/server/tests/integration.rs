@@ -16,7 +16,7 @@ async fn app() -> axum::Router {
 
 async fn app_with_store() -> (axum::Router, Arc<dyn kiln_store::Store>) {
     let store: Arc<dyn kiln_store::Store> = Arc::new(SqliteStore::open(":memory:").await.expect("store"));
-    let (state, _) = kiln_server::build_state(store.clone(), Some(ADMIN_TOKEN), b"test-signing-key", &scratch_dir()).await.expect("state");
+    let (state, _) = kiln_server::build_state(store.clone(), Some(ADMIN_TOKEN), b"test-signing-key", &scratch_dir(), "127.0.0.1:8080").await.expect("state");
     (kiln_server::routes::router(state), store)
 }
 
@@ -487,7 +487,7 @@ async fn oversized_body_is_413() {
 #[tokio::test]
 async fn handler_panic_is_a_500_with_a_reference_id() {
     let store: Arc<dyn kiln_store::Store> = Arc::new(SqliteStore::open(":memory:").await.expect("store"));
-    let (state, _) = kiln_server::build_state(store, Some(ADMIN_TOKEN), b"test-signing-key", &scratch_dir()).await.expect("state");
+    let (state, _) = kiln_server::build_state(store, Some(ADMIN_TOKEN), b"test-signing-key", &scratch_dir(), "127.0.0.1:8080").await.expect("state");
     async fn panics(_caller: kiln_server::routes::CallerExtractor) -> &'static str {
         panic!("deliberate test panic")
     }

@@ -48,17 +48,10 @@ pub fn does_not_exist(kind: SecurableKind, full_name: &str) -> Error {
     Error::new(ErrorCode::Specific(404, code), format!("{} '{full_name}' does not exist.", kind_label(kind)))
 }
 
-/// The wire error of a name clash: `Catalog 'x' already exists.`
+/// The wire error of a name clash: `Catalog 'x' already exists.` The SDK raises
+/// `ResourceAlreadyExists` only for this error code, so the kind lives in the message.
 pub fn already_exists(kind: SecurableKind, full_name: &str) -> Error {
-    let code = match kind {
-        SecurableKind::Metastore => "METASTORE_ALREADY_EXISTS",
-        SecurableKind::Catalog => "CATALOG_ALREADY_EXISTS",
-        SecurableKind::Schema => "SCHEMA_ALREADY_EXISTS",
-        SecurableKind::Table => "TABLE_ALREADY_EXISTS",
-        SecurableKind::Volume => "VOLUME_ALREADY_EXISTS",
-        SecurableKind::Function => "FUNCTION_ALREADY_EXISTS",
-    };
-    Error::new(ErrorCode::Specific(409, code), format!("{} '{full_name}' already exists.", kind_label(kind)))
+    Error::already_exists(format!("{} '{full_name}' already exists.", kind_label(kind)))
 }
 
 impl UnityCatalog {
@@ -191,15 +184,24 @@ impl UnityCatalog {
         }
     }
 
-    /// Deletes the leaf, its descendants and grants, then its managed storage.
+    /// Deletes the leaf, its descendants and grants, then the managed storage of all of them.
     pub async fn delete(&self, path: &SecurablePath) -> Result<()> {
-        let leaf = path.leaf();
-        self.store.delete_securable(&leaf.id).await?;
-        let dir = self.storage_dir(&leaf.id);
-        if dir.exists() {
+        let mut doomed = vec![path.leaf().id.clone()];
+        let mut index = 0;
+        while index < doomed.len() {
+            for child in self.store.list_securables(&doomed[index], None).await? {
+                doomed.push(child.id);
+            }
+            index += 1;
+        }
+        self.store.delete_securable(&path.leaf().id).await?;
+        for id in doomed {
+            let dir = self.storage_dir(&id);
             // The metadata is gone already; leftover files are only disk space, so log them.
-            if let Err(error) = std::fs::remove_dir_all(&dir) {
-                tracing::warn!(%error, path = %dir.display(), "could not remove managed storage of a dropped securable");
+            if dir.exists() {
+                if let Err(error) = std::fs::remove_dir_all(&dir) {
+                    tracing::warn!(%error, path = %dir.display(), "could not remove managed storage of a dropped securable");
+                }
             }
         }
         Ok(())

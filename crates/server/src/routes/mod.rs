@@ -6,6 +6,7 @@ mod auth;
 mod oauth;
 mod permissions;
 mod scim;
+mod sql;
 mod tokens;
 mod uc;
 mod well_known;
@@ -36,6 +37,7 @@ pub fn router_without_layers() -> Router<AppState> {
         .merge(audit::routes())
         .merge(oauth::routes())
         .merge(uc::routes())
+        .merge(sql::routes())
 }
 
 /// The layers every route gets: the fallback, rate limits, request context and audit, body

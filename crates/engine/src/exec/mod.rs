@@ -1,0 +1,289 @@
+//! The statement layer: runs one SQL statement for a caller. Queries and INSERT are planned
+//! by DataFusion against the governed catalog; what DataFusion does not do (Unity Catalog
+//! DDL, GRANT, SHOW, DESCRIBE, UPDATE and DELETE on Delta tables) is dispatched here to the
+//! same services the REST API uses.
+
+mod ddl;
+mod dml;
+mod show;
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::ScalarValue;
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::{Expr, Ident, ObjectNamePart, Statement, TableFactor, TableVersion, Value, VisitMut, VisitorMut};
+use kiln_core::principal::Caller;
+use kiln_core::uc::UnityCatalog;
+
+use crate::catalog::{Access, TIME_TRAVEL_MARK};
+use crate::error::SqlError;
+use crate::parse::{KilnStatement, name_parts, parse_statement};
+use crate::session::{ExecutionPool, session_state};
+
+/// Where unqualified names resolve, and the statement's named parameters.
+#[derive(Debug, Clone)]
+pub struct StatementContext {
+    pub catalog: String,
+    pub schema: String,
+    pub parameters: Vec<(String, ScalarValue)>,
+}
+
+/// A statement's result: its columns and a stream of rows. `statement_type` is the
+/// query-history kind (SELECT, INSERT, CREATE, ...).
+pub struct StatementOutput {
+    pub schema: SchemaRef,
+    pub stream: SendableRecordBatchStream,
+    pub statement_type: &'static str,
+}
+
+impl std::fmt::Debug for StatementOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatementOutput").field("schema", &self.schema).field("statement_type", &self.statement_type).finish_non_exhaustive()
+    }
+}
+
+impl StatementOutput {
+    /// A result already in memory.
+    pub fn batches(schema: SchemaRef, batches: Vec<RecordBatch>, statement_type: &'static str) -> StatementOutput {
+        let stream = futures::stream::iter(batches.into_iter().map(Ok));
+        StatementOutput { schema: schema.clone(), stream: Box::pin(RecordBatchStreamAdapter::new(schema, stream)), statement_type }
+    }
+
+    /// No columns, no rows: what DDL answers.
+    pub fn empty(statement_type: &'static str) -> StatementOutput {
+        StatementOutput::batches(Arc::new(Schema::empty()), Vec::new(), statement_type)
+    }
+
+    /// String columns named `columns`, one row per entry of `rows`.
+    pub fn strings(columns: &[&str], rows: Vec<Vec<Option<String>>>, statement_type: &'static str) -> Result<StatementOutput, SqlError> {
+        let schema = Arc::new(Schema::new(columns.iter().map(|name| Field::new(*name, DataType::Utf8, true)).collect::<Vec<_>>()));
+        let arrays: Vec<ArrayRef> = (0..columns.len())
+            .map(|index| Arc::new(rows.iter().map(|row| row.get(index).cloned().flatten()).collect::<StringArray>()) as ArrayRef)
+            .collect();
+        let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| SqlError::internal(e.to_string()))?;
+        Ok(StatementOutput::batches(schema, vec![batch], statement_type))
+    }
+}
+
+/// Runs statements against Unity Catalog's tables.
+#[derive(Debug, Clone)]
+pub struct Executor {
+    uc: UnityCatalog,
+}
+
+impl Executor {
+    pub fn new(uc: UnityCatalog) -> Executor {
+        Executor { uc }
+    }
+
+    pub fn uc(&self) -> &UnityCatalog {
+        &self.uc
+    }
+
+    /// Parses and runs one statement as `caller` on `pool`.
+    pub async fn run(&self, caller: &Caller, pool: &ExecutionPool, sql: &str, context: &StatementContext) -> Result<StatementOutput, SqlError> {
+        let statement = parse_statement(sql).map_err(SqlError::syntax)?;
+        let run = Run { executor: self, caller, pool, context };
+        match statement {
+            KilnStatement::Sql(statement) => run.sql(*statement).await,
+            other => run.layer_statement(other).await,
+        }
+    }
+}
+
+/// One statement being run.
+struct Run<'a> {
+    executor: &'a Executor,
+    caller: &'a Caller,
+    pool: &'a ExecutionPool,
+    context: &'a StatementContext,
+}
+
+impl Run<'_> {
+    fn uc(&self) -> &UnityCatalog {
+        &self.executor.uc
+    }
+
+    /// A session whose governed catalog checks MODIFY on `write_targets` and SELECT elsewhere.
+    fn session(&self, write_targets: HashSet<String>) -> Result<SessionState, SqlError> {
+        let access = Arc::new(Access { uc: self.executor.uc.clone(), caller: self.caller.clone(), write_targets });
+        session_state(self.pool, access, &self.context.catalog, &self.context.schema).map_err(SqlError::from_datafusion)
+    }
+
+    /// `t` → `[catalog, schema, t]` with the statement's defaults; `wanted` parts. No parts
+    /// at all names the default catalog or schema itself.
+    fn qualify(&self, parts: &[String], wanted: usize) -> Result<Vec<String>, SqlError> {
+        let defaults = [self.context.catalog.clone(), self.context.schema.clone()];
+        if parts.is_empty() && wanted <= 2 {
+            return Ok(defaults[..wanted].to_vec());
+        }
+        if parts.is_empty() || parts.len() > wanted {
+            return Err(SqlError::bad_request(format!("'{}' is not a valid name here: expected at most {wanted} parts", parts.join("."))));
+        }
+        let missing = wanted - parts.len();
+        Ok(defaults[..missing.min(2)].iter().cloned().chain(parts.iter().cloned()).collect())
+    }
+
+    async fn sql(&self, mut statement: Statement) -> Result<StatementOutput, SqlError> {
+        match &statement {
+            Statement::Query(_) | Statement::Explain { .. } => {
+                rewrite_time_travel(&mut statement)?;
+                let state = self.session(HashSet::new())?;
+                let plan = self.plan(&state, statement).await?;
+                self.stream(state, plan, "SELECT").await
+            }
+            Statement::Insert(insert) => {
+                let target = self.qualify(&name_parts(&insert_target(insert)?), 3)?.join(".");
+                rewrite_time_travel(&mut statement)?;
+                let state = self.session(HashSet::from([target]))?;
+                let plan = self.plan(&state, statement).await?;
+                dml::insert_result(self.stream(state, plan, "INSERT").await?).await
+            }
+            Statement::Update(_) | Statement::Delete(_) => dml::update_or_delete(self, statement).await,
+            Statement::Use(_) => show::use_statement(self, &statement).await,
+            Statement::Drop { .. } => ddl::drop(self, &statement).await,
+            Statement::ShowCatalogs { .. } | Statement::ShowSchemas { .. } | Statement::ShowDatabases { .. } | Statement::ShowTables { .. } | Statement::ShowColumns { .. } => {
+                show::show(self, &statement).await
+            }
+            Statement::Merge(_) => Err(SqlError::unsupported("MERGE INTO is not supported yet")),
+            other => Err(SqlError::unsupported(format!("{} is not supported", statement_kind(other)))),
+        }
+    }
+
+    async fn layer_statement(&self, statement: KilnStatement) -> Result<StatementOutput, SqlError> {
+        match statement {
+            KilnStatement::Sql(statement) => Box::pin(self.sql(*statement)).await,
+            KilnStatement::CreateCatalog { name, if_not_exists, comment } => ddl::create_catalog(self, name, if_not_exists, comment).await,
+            KilnStatement::DropCatalog { name, if_exists, cascade } => ddl::drop_catalog(self, &name, if_exists, cascade).await,
+            KilnStatement::CreateSchema { name, if_not_exists, comment } => ddl::create_schema(self, &name, if_not_exists, comment).await,
+            KilnStatement::CreateTable(table) => ddl::create_table(self, table).await,
+            KilnStatement::CreateVolume { name, if_not_exists, comment } => ddl::create_volume(self, &name, if_not_exists, comment).await,
+            KilnStatement::DropVolume { name, if_exists } => ddl::drop_volume(self, &name, if_exists).await,
+            KilnStatement::Grant { revoke, privileges, kind, securable, principals } => ddl::grant(self, revoke, &privileges, kind, &securable, &principals).await,
+            KilnStatement::ShowGrants { principal, kind, securable } => show::show_grants(self, principal.as_deref(), kind, &securable).await,
+            KilnStatement::ShowVolumes { schema } => show::show_volumes(self, schema.as_deref()).await,
+            KilnStatement::Describe { name, extended } => show::describe(self, &name, extended).await,
+            KilnStatement::DescribeHistory { name } => show::describe_history(self, &name).await,
+        }
+    }
+
+    /// Plans a statement: table references are resolved and authorized by the governed
+    /// catalog, then the statement's parameters are bound.
+    async fn plan(&self, state: &SessionState, statement: Statement) -> Result<LogicalPlan, SqlError> {
+        let plan = state.statement_to_plan(DfStatement::Statement(Box::new(statement))).await.map_err(SqlError::from_datafusion)?;
+        if self.context.parameters.is_empty() {
+            return Ok(plan);
+        }
+        plan.with_param_values(self.context.parameters.clone()).map_err(SqlError::from_datafusion)
+    }
+
+    async fn stream(&self, state: SessionState, plan: LogicalPlan, statement_type: &'static str) -> Result<StatementOutput, SqlError> {
+        let frame = DataFrame::new(state, plan);
+        let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+        let stream = frame.execute_stream().await.map_err(SqlError::from_datafusion)?;
+        Ok(StatementOutput { schema, stream, statement_type })
+    }
+}
+
+fn insert_target(insert: &datafusion::sql::sqlparser::ast::Insert) -> Result<datafusion::sql::sqlparser::ast::ObjectName, SqlError> {
+    match &insert.table {
+        datafusion::sql::sqlparser::ast::TableObject::TableName(name) => Ok(name.clone()),
+        _ => Err(SqlError::unsupported("INSERT INTO a table function")),
+    }
+}
+
+/// The query-history statement type of a statement sqlparser read.
+pub fn statement_kind(statement: &Statement) -> &'static str {
+    match statement {
+        Statement::Query(_) => "SELECT",
+        Statement::Insert(_) => "INSERT",
+        Statement::Update(_) => "UPDATE",
+        Statement::Delete(_) => "DELETE",
+        Statement::Merge(_) => "MERGE",
+        Statement::Drop { .. } => "DROP",
+        Statement::Use(_) => "USE",
+        Statement::Explain { .. } | Statement::ExplainTable { .. } => "EXPLAIN",
+        Statement::CreateTable(_) | Statement::CreateView(_) | Statement::CreateSchema { .. } | Statement::CreateDatabase { .. } | Statement::CreateFunction(_) => "CREATE",
+        Statement::AlterTable(_) => "ALTER",
+        Statement::Truncate(_) => "TRUNCATE",
+        Statement::Set(_) => "SET",
+        Statement::Grant(_) => "GRANT",
+        Statement::Revoke(_) => "REVOKE",
+        _ if statement.to_string().to_uppercase().starts_with("SHOW") => "SHOW",
+        _ => "OTHER",
+    }
+}
+
+/// DataFusion drops `VERSION AS OF` / `TIMESTAMP AS OF`; carry them into the table name
+/// (`t@v3`, `t@t<ms>`) for the governed catalog to open that version.
+fn rewrite_time_travel(statement: &mut Statement) -> Result<(), SqlError> {
+    struct TimeTravel {
+        error: Option<SqlError>,
+    }
+    impl VisitorMut for TimeTravel {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+            let TableFactor::Table { name, version, .. } = factor else { return ControlFlow::Continue(()) };
+            let Some(travel) = version.take() else { return ControlFlow::Continue(()) };
+            let suffix = match time_travel_suffix(&travel) {
+                Ok(suffix) => suffix,
+                Err(error) => {
+                    self.error = Some(error);
+                    return ControlFlow::Break(());
+                }
+            };
+            if let Some(ObjectNamePart::Identifier(last)) = name.0.last_mut() {
+                *last = Ident::with_quote('`', format!("{}{TIME_TRAVEL_MARK}{suffix}", last.value.to_lowercase()));
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut visitor = TimeTravel { error: None };
+    let _ = statement.visit(&mut visitor);
+    visitor.error.map_or(Ok(()), Err)
+}
+
+fn time_travel_suffix(travel: &TableVersion) -> Result<String, SqlError> {
+    match travel {
+        TableVersion::VersionAsOf(Expr::Value(value)) => match &value.value {
+            Value::Number(number, _) => {
+                let version: u64 = number.parse().map_err(|_| SqlError::bad_request(format!("VERSION AS OF {number}: a version is a non-negative integer")))?;
+                Ok(format!("v{version}"))
+            }
+            other => Err(SqlError::bad_request(format!("VERSION AS OF {other}: a version is a non-negative integer"))),
+        },
+        TableVersion::TimestampAsOf(Expr::Value(value)) => match &value.value {
+            Value::SingleQuotedString(text) | Value::DoubleQuotedString(text) => Ok(format!("t{}", parse_timestamp_millis(text)?)),
+            other => Err(SqlError::bad_request(format!("TIMESTAMP AS OF {other}: give a timestamp string such as '2024-01-31 10:00:00'"))),
+        },
+        other => Err(SqlError::unsupported(format!("time travel by {other}: use VERSION AS OF <n> or TIMESTAMP AS OF '<timestamp>'"))),
+    }
+}
+
+/// `2024-01-31`, `2024-01-31 10:00:00[.fff]` or RFC 3339, read as UTC.
+pub fn parse_timestamp_millis(text: &str) -> Result<i64, SqlError> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+    let text = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.timestamp_millis());
+    }
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(at) = NaiveDateTime::parse_from_str(text, format) {
+            return Ok(at.and_utc().timestamp_millis());
+        }
+    }
+    if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(day.and_hms_opt(0, 0, 0).map(|at| at.and_utc().timestamp_millis()).unwrap_or_default());
+    }
+    Err(SqlError::bad_request(format!("'{text}' is not a timestamp: use 'YYYY-MM-DD[ HH:MM:SS]'")))
+}

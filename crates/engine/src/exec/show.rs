@@ -1,0 +1,208 @@
+//! USE, SHOW and DESCRIBE, answered from Unity Catalog (filtered to what the caller may
+//! see) and from the Delta log.
+
+use datafusion::sql::sqlparser::ast::{ShowStatementFilter, ShowStatementFilterPosition, ShowStatementOptions, Statement, Use};
+use futures::TryStreamExt;
+use kiln_core::authz::Privilege;
+use kiln_core::authz::uc::kind_label;
+use kiln_core::uc::tables::{TableSpec, like};
+use kiln_store::SecurableKind;
+
+use super::{Run, StatementOutput};
+use crate::catalog::{Access, resolve_table, table_url};
+use crate::error::SqlError;
+use crate::parse::name_parts;
+
+/// `USE CATALOG c`, `USE SCHEMA s`, `USE c.s`: checked, then in effect for the rest of the
+/// statement only (the Statement Execution API keeps no session between statements).
+pub(super) async fn use_statement(run: &Run<'_>, statement: &Statement) -> Result<StatementOutput, SqlError> {
+    let Statement::Use(target) = statement else { return Err(SqlError::internal("not a USE")) };
+    match target {
+        Use::Catalog(name) => {
+            let path = run.uc().resolve(run.caller, SecurableKind::Catalog, "name", &name_parts(name).join(".")).await.map_err(SqlError::from_core)?;
+            run.uc().authz().require_privilege(run.caller, "sql.use", &path, Privilege::UseCatalog).await.map_err(SqlError::from_core)?;
+        }
+        Use::Schema(name) | Use::Database(name) | Use::Object(name) => {
+            let full_name = run.qualify(&name_parts(name), 2)?.join(".");
+            let path = run.uc().resolve(run.caller, SecurableKind::Schema, "name", &full_name).await.map_err(SqlError::from_core)?;
+            run.uc().authz().require_privilege(run.caller, "sql.use", &path, Privilege::UseSchema).await.map_err(SqlError::from_core)?;
+        }
+        other => return Err(SqlError::unsupported(format!("USE {other}"))),
+    }
+    Ok(StatementOutput::empty("USE"))
+}
+
+fn like_filter(options: &ShowStatementOptions) -> Option<String> {
+    match &options.filter_position {
+        Some(ShowStatementFilterPosition::Infix(filter) | ShowStatementFilterPosition::Suffix(filter)) => match filter {
+            ShowStatementFilter::Like(pattern) | ShowStatementFilter::ILike(pattern) | ShowStatementFilter::NoKeyword(pattern) => {
+                // Databricks' SHOW patterns use `*` for any characters.
+                Some(pattern.replace('*', "%"))
+            }
+            ShowStatementFilter::Where(_) => None,
+        },
+        None => None,
+    }
+}
+
+fn parent(options: &ShowStatementOptions) -> Option<Vec<String>> {
+    options.show_in.as_ref().and_then(|show_in| show_in.parent_name.as_ref()).map(name_parts)
+}
+
+/// SHOW CATALOGS, SHOW SCHEMAS [IN c], SHOW TABLES [IN s], SHOW COLUMNS IN t.
+pub(super) async fn show(run: &Run<'_>, statement: &Statement) -> Result<StatementOutput, SqlError> {
+    let uc = run.uc();
+    let keep = |pattern: &Option<String>, name: &str| pattern.as_deref().is_none_or(|p| like(p, name));
+    match statement {
+        Statement::ShowCatalogs { show_options, .. } => {
+            let pattern = like_filter(show_options);
+            let catalogs = uc.list_catalogs(run.caller).await.map_err(SqlError::from_core)?;
+            let rows = catalogs.into_iter().filter(|c| keep(&pattern, &c.name)).map(|c| vec![Some(c.name)]).collect();
+            StatementOutput::strings(&["catalog"], rows, "SHOW")
+        }
+        Statement::ShowSchemas { show_options, .. } | Statement::ShowDatabases { show_options, .. } => {
+            let pattern = like_filter(show_options);
+            let catalog = parent(show_options).map(|p| p.join(".")).unwrap_or_else(|| run.context.catalog.clone());
+            let schemas = uc.list_schemas(run.caller, &catalog).await.map_err(SqlError::from_core)?;
+            let rows = schemas.into_iter().filter(|s| keep(&pattern, &s.name)).map(|s| vec![Some(s.name)]).collect();
+            StatementOutput::strings(&["databaseName"], rows, "SHOW")
+        }
+        Statement::ShowTables { show_options, .. } => {
+            let pattern = like_filter(show_options);
+            let schema = run.qualify(&parent(show_options).unwrap_or_default_schema(), 2)?;
+            let tables = uc.list_tables(run.caller, &schema[0], &schema[1]).await.map_err(SqlError::from_core)?;
+            let rows = tables.into_iter().filter(|t| keep(&pattern, &t.name)).map(|t| vec![Some(t.schema_name), Some(t.name), Some("false".to_string())]).collect();
+            StatementOutput::strings(&["database", "tableName", "isTemporary"], rows, "SHOW")
+        }
+        Statement::ShowColumns { show_options, .. } => {
+            let table = parent(show_options).ok_or_else(|| SqlError::bad_request("SHOW COLUMNS needs IN <table>"))?;
+            let spec = visible_table_spec(run, &table).await?;
+            let rows = spec.columns.into_iter().map(|c| vec![Some(c.name)]).collect();
+            StatementOutput::strings(&["col_name"], rows, "SHOW")
+        }
+        other => Err(SqlError::unsupported(other.to_string())),
+    }
+}
+
+trait DefaultSchema {
+    fn unwrap_or_default_schema(self) -> Vec<String>;
+}
+
+impl DefaultSchema for Option<Vec<String>> {
+    /// No `IN`: the statement's schema (qualified by the caller of this helper).
+    fn unwrap_or_default_schema(self) -> Vec<String> {
+        self.unwrap_or_default()
+    }
+}
+
+async fn visible_table_spec(run: &Run<'_>, name: &[String]) -> Result<TableSpec, SqlError> {
+    let parts = run.qualify(name, 3)?;
+    let access = Access { uc: run.uc().clone(), caller: run.caller.clone(), write_targets: Default::default() };
+    let path = resolve_table(&access, &[parts[0].clone(), parts[1].clone(), parts[2].clone()]).await?;
+    Ok(TableSpec::of(path.leaf()))
+}
+
+/// SHOW GRANTS [principal] ON securable: direct grants and those inherited from containers.
+pub(super) async fn show_grants(run: &Run<'_>, principal: Option<&str>, kind: SecurableKind, securable: &[String]) -> Result<StatementOutput, SqlError> {
+    let full_name = match kind {
+        SecurableKind::Metastore => kiln_core::uc::METASTORE_NAME.to_string(),
+        SecurableKind::Catalog => run.qualify(securable, 1)?.join("."),
+        SecurableKind::Schema => run.qualify(securable, 2)?.join("."),
+        _ => run.qualify(securable, 3)?.join("."),
+    };
+    let path = run.uc().grant_target(run.caller, kind, &full_name).await.map_err(SqlError::from_core)?;
+    let assignments = run.uc().effective_grants(run.caller, &path, principal).await.map_err(SqlError::from_core)?;
+    let mut rows = Vec::new();
+    for assignment in assignments {
+        for privilege in assignment.privileges {
+            let object_type = privilege.inherited_from_type.clone().unwrap_or_else(|| kind_label(kind).to_uppercase());
+            let object_key = privilege.inherited_from_name.clone().unwrap_or_else(|| full_name.clone());
+            let action = kiln_core::authz::Privilege::parse(&privilege.privilege).map(|p| p.sql_name()).unwrap_or(privilege.privilege);
+            rows.push(vec![Some(assignment.principal.clone()), Some(action), Some(object_type), Some(object_key)]);
+        }
+    }
+    StatementOutput::strings(&["Principal", "ActionType", "ObjectType", "ObjectKey"], rows, "SHOW")
+}
+
+pub(super) async fn show_volumes(run: &Run<'_>, schema: Option<&[String]>) -> Result<StatementOutput, SqlError> {
+    let schema = run.qualify(schema.unwrap_or(&[]), 2)?;
+    let volumes = run.uc().list_volumes(run.caller, &schema[0], &schema[1]).await.map_err(SqlError::from_core)?;
+    let rows = volumes.into_iter().map(|v| vec![Some(v.schema_name), Some(v.name)]).collect();
+    StatementOutput::strings(&["database", "volume_name"], rows, "SHOW")
+}
+
+/// DESCRIBE [TABLE] [EXTENDED] t: `col_name`, `data_type`, `comment`.
+pub(super) async fn describe(run: &Run<'_>, name: &[String], extended: bool) -> Result<StatementOutput, SqlError> {
+    let parts = run.qualify(name, 3)?;
+    let access = Access { uc: run.uc().clone(), caller: run.caller.clone(), write_targets: Default::default() };
+    let path = resolve_table(&access, &[parts[0].clone(), parts[1].clone(), parts[2].clone()]).await?;
+    let spec = TableSpec::of(path.leaf());
+    let mut rows: Vec<Vec<Option<String>>> = spec.columns.iter().map(|c| vec![Some(c.name.clone()), Some(c.type_text.clone()), c.comment.clone()]).collect();
+    let partitions: Vec<_> = spec.columns.iter().filter(|c| c.partition_index.is_some()).collect();
+    if !partitions.is_empty() {
+        rows.push(vec![Some("# Partition Information".into()), Some(String::new()), Some(String::new())]);
+        rows.push(vec![Some("# col_name".into()), Some("data_type".into()), Some("comment".into())]);
+        rows.extend(partitions.iter().map(|c| vec![Some(c.name.clone()), Some(c.type_text.clone()), c.comment.clone()]));
+    }
+    if extended {
+        let info = run.uc().table_info(&path, false);
+        let created = chrono::DateTime::from_timestamp_millis(info.created_at).map(|t| t.format("%a %b %d %H:%M:%S UTC %Y").to_string()).unwrap_or_default();
+        let properties: Vec<String> = info.properties.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let detail = [
+            ("Catalog", info.catalog_name.clone()),
+            ("Database", info.schema_name.clone()),
+            ("Table", info.name.clone()),
+            ("Created Time", created),
+            ("Last Access", "UNKNOWN".to_string()),
+            ("Created By", "Kiln".to_string()),
+            ("Type", info.table_type.clone()),
+            ("Comment", info.comment.clone().unwrap_or_default()),
+            ("Location", info.storage_location.clone().unwrap_or_default()),
+            ("Provider", "delta".to_string()),
+            ("Owner", info.owner.clone()),
+            ("Is_managed_location", "true".to_string()),
+            ("Table Properties", format!("[{}]", properties.join(","))),
+        ];
+        rows.push(vec![Some(String::new()), Some(String::new()), Some(String::new())]);
+        rows.push(vec![Some("# Detailed Table Information".into()), Some(String::new()), Some(String::new())]);
+        rows.extend(detail.into_iter().map(|(key, value)| vec![Some(key.to_string()), Some(value), Some(String::new())]));
+    }
+    StatementOutput::strings(&["col_name", "data_type", "comment"], rows, "DESCRIBE")
+}
+
+/// DESCRIBE HISTORY t: one row per Delta commit, newest first. Needs SELECT.
+pub(super) async fn describe_history(run: &Run<'_>, name: &[String]) -> Result<StatementOutput, SqlError> {
+    let parts = run.qualify(name, 3)?;
+    let access = Access { uc: run.uc().clone(), caller: run.caller.clone(), write_targets: Default::default() };
+    let path = resolve_table(&access, &[parts[0].clone(), parts[1].clone(), parts[2].clone()]).await?;
+    run.uc().authz().require_privilege(run.caller, "sql.describe_history", &path, Privilege::Select).await.map_err(SqlError::from_core)?;
+    let table = deltalake::open_table(table_url(run.uc(), &path.leaf().id)?).await.map_err(SqlError::delta)?;
+    let latest = table.version().unwrap_or_default();
+    let commits: Vec<_> = table.history(None).try_collect().await.map_err(SqlError::delta)?;
+    let rows = commits
+        .into_iter()
+        .enumerate()
+        .map(|(index, commit)| {
+            let timestamp = commit.timestamp.and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+            let parameters = commit.operation_parameters.as_ref().map(|p| serde_json::to_string(p).unwrap_or_default());
+            let metrics = commit.info.get("operationMetrics").map(|m| m.to_string());
+            vec![
+                Some((latest.saturating_sub(index as u64)).to_string()),
+                timestamp,
+                commit.user_id.clone(),
+                commit.user_name.clone(),
+                commit.operation.clone(),
+                parameters,
+                commit.read_version.map(|v| v.to_string()),
+                commit.is_blind_append.map(|b| b.to_string()),
+                metrics,
+                commit.engine_info.clone(),
+            ]
+        })
+        .collect();
+    StatementOutput::strings(
+        &["version", "timestamp", "userId", "userName", "operation", "operationParameters", "readVersion", "isBlindAppend", "operationMetrics", "engineInfo"],
+        rows,
+        "DESCRIBE",
+    )
+}

@@ -1,0 +1,116 @@
+//! `/api/2.0/sql/warehouses`, `/api/2.0/sql/statements` and `/api/2.0/sql/history/queries`.
+
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kiln_api::page::{PageCursor, effective_page_size, paginate};
+use kiln_api::sql::*;
+use kiln_core::Error;
+
+use super::CallerExtractor;
+use crate::error::ApiError;
+use crate::extract::AppJson;
+use crate::state::AppState;
+
+const WAREHOUSES: &str = "/api/2.0/sql/warehouses";
+const STATEMENTS: &str = "/api/2.0/sql/statements";
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(WAREHOUSES, get(list_warehouses).post(create_warehouse))
+        .route(&format!("{WAREHOUSES}/{{id}}"), get(get_warehouse).delete(delete_warehouse))
+        .route(&format!("{WAREHOUSES}/{{id}}/edit"), post(edit_warehouse))
+        .route(&format!("{WAREHOUSES}/{{id}}/start"), post(start_warehouse))
+        .route(&format!("{WAREHOUSES}/{{id}}/stop"), post(stop_warehouse))
+        .route(STATEMENTS, post(execute_statement))
+        .route(&format!("{STATEMENTS}/{{id}}"), get(get_statement))
+        .route(&format!("{STATEMENTS}/{{id}}/cancel"), post(cancel_statement))
+        .route(&format!("{STATEMENTS}/{{id}}/result/chunks/{{chunk_index}}"), get(get_chunk))
+        .route("/api/2.0/sql/history/queries", get(list_queries))
+}
+
+type Reply<T> = Result<Json<T>, ApiError>;
+
+fn empty() -> Json<serde_json::Value> {
+    Json(serde_json::json!({}))
+}
+
+async fn create_warehouse(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, AppJson(spec): AppJson<WarehouseSpec>) -> Reply<CreateWarehouseResponse> {
+    Ok(Json(CreateWarehouseResponse { id: state.warehouses.create(&caller, spec).await? }))
+}
+
+async fn list_warehouses(
+    State(state): State<AppState>,
+    CallerExtractor(caller): CallerExtractor,
+    Query(query): Query<ListWarehousesQuery>,
+) -> Reply<ListWarehousesResponse> {
+    let all = state.warehouses.list(&caller).await?;
+    let cursor = match query.page_token.as_deref().filter(|t| !t.is_empty()) {
+        Some(token) => PageCursor::decode(token).ok_or_else(|| Error::invalid("page_token is not a token this server issued"))?,
+        None => PageCursor { offset: 0 },
+    };
+    let (warehouses, next_page_token) = paginate(all, cursor, effective_page_size(query.page_size, 1000, 1000));
+    Ok(Json(ListWarehousesResponse { warehouses, next_page_token }))
+}
+
+async fn get_warehouse(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Path(id): Path<String>) -> Reply<EndpointInfo> {
+    Ok(Json(state.warehouses.get(&caller, &id).await?))
+}
+
+async fn edit_warehouse(
+    State(state): State<AppState>,
+    CallerExtractor(caller): CallerExtractor,
+    Path(id): Path<String>,
+    AppJson(spec): AppJson<WarehouseSpec>,
+) -> Reply<serde_json::Value> {
+    state.warehouses.edit(&caller, &id, spec).await?;
+    Ok(empty())
+}
+
+async fn start_warehouse(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Path(id): Path<String>) -> Reply<serde_json::Value> {
+    state.warehouses.start(&caller, &id).await?;
+    Ok(empty())
+}
+
+async fn stop_warehouse(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Path(id): Path<String>) -> Reply<serde_json::Value> {
+    state.warehouses.stop(&caller, &id).await?;
+    Ok(empty())
+}
+
+async fn delete_warehouse(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Path(id): Path<String>) -> Reply<serde_json::Value> {
+    state.warehouses.delete(&caller, &id).await?;
+    Ok(empty())
+}
+
+async fn execute_statement(
+    State(state): State<AppState>,
+    CallerExtractor(caller): CallerExtractor,
+    AppJson(request): AppJson<ExecuteStatementRequest>,
+) -> Reply<StatementResponse> {
+    Ok(Json(state.statements.execute(&caller, request).await?))
+}
+
+async fn get_statement(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Path(id): Path<String>) -> Reply<StatementResponse> {
+    Ok(Json(state.statements.get(&caller, &id).await?))
+}
+
+async fn cancel_statement(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Path(id): Path<String>) -> Reply<serde_json::Value> {
+    state.statements.cancel(&caller, &id).await?;
+    Ok(empty())
+}
+
+async fn get_chunk(
+    State(state): State<AppState>,
+    CallerExtractor(caller): CallerExtractor,
+    Path((id, chunk_index)): Path<(String, String)>,
+) -> Reply<ResultData> {
+    let index: usize = chunk_index.parse().map_err(|_| Error::invalid(format!("chunk_index must be a non-negative integer, got '{chunk_index}'")))?;
+    Ok(Json(state.statements.chunk(&caller, &id, index).await?))
+}
+
+async fn list_queries(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, RawQuery(raw): RawQuery) -> Reply<ListQueriesResponse> {
+    let raw = raw.unwrap_or_default();
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
+    let query = ListQueriesQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(Error::invalid)?;
+    Ok(Json(state.statements.history(&caller, &query).await?))
+}
