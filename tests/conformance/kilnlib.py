@@ -23,7 +23,8 @@ import requests
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.clock import RealClock
 from databricks.sdk.config import Config
-from databricks.sdk.service import iam
+from databricks.sdk import errors
+from databricks.sdk.service import iam, sql
 
 METADATA_PATH = "/.well-known/databricks-config"
 SCIM = "/api/2.0/preview/scim/v2"
@@ -38,6 +39,24 @@ PATCH_SCHEMAS = [iam.PatchSchema.URN_IETF_PARAMS_SCIM_API_MESSAGES_2_0_PATCH_OP]
 def unique(prefix: str) -> str:
     """A name no other test uses."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def uc_name(prefix: str) -> str:
+    """A unique securable name that needs no quoting in SQL (underscores, not hyphens)."""
+    return unique(prefix).replace("-", "_")
+
+
+def server_message(error: errors.DatabricksError) -> str:
+    """The server's message: for 401 and 403 the SDK appends " Config: ..." to it."""
+    return str(error).split(" Config: ", 1)[0]
+
+
+def grants_of(response) -> dict[str, set[str]]:
+    """`{principal: {"USE_CATALOG", ...}}` from a grants.get / grants.update response."""
+    return {
+        assignment.principal: {p.value for p in assignment.privileges or [] if p}
+        for assignment in response.privilege_assignments or []
+    }
 
 
 def new_admin_token() -> str:
@@ -286,3 +305,66 @@ def group_names(principal) -> set[str]:
 
 def group_ids(principal) -> set[str]:
     return {g.value for g in principal.groups or []}
+
+
+# --- SQL statements ---------------------------------------------------------------------------
+
+STARTER_WAREHOUSE = "Starter Warehouse"
+
+
+def starter_warehouse_id(client: WorkspaceClient) -> str:
+    """The id of the warehouse every fresh workspace has."""
+    for warehouse in client.warehouses.list():
+        if warehouse.name == STARTER_WAREHOUSE:
+            return warehouse.id
+    pytest.fail(f"no warehouse named {STARTER_WAREHOUSE!r} in a fresh workspace", pytrace=False)
+
+
+def describe_statement(response: sql.StatementResponse) -> str:
+    """The state and error of a statement response, for assertion messages."""
+    status = response.status
+    if status is None:
+        return "no status"
+    text = f"state {status.state.value if status.state else None}"
+    if status.error:
+        code = status.error.error_code.value if status.error.error_code else None
+        text += f", error_code {code}: {status.error.message}"
+    return text
+
+
+class SqlClient:
+    """Runs statements as one client on one warehouse through the Statement Execution API."""
+
+    def __init__(self, client: WorkspaceClient, warehouse_id: str) -> None:
+        self.client = client
+        self.warehouse_id = warehouse_id
+
+    def execute(self, statement: str, **kwargs) -> sql.StatementResponse:
+        kwargs.setdefault("wait_timeout", "50s")
+        return self.client.statement_execution.execute_statement(
+            statement=statement, warehouse_id=kwargs.pop("warehouse_id", self.warehouse_id), **kwargs
+        )
+
+    def ok(self, statement: str, **kwargs) -> sql.StatementResponse:
+        """Runs `statement` and requires it to succeed."""
+        response = self.execute(statement, **kwargs)
+        assert response.status and response.status.state == sql.StatementState.SUCCEEDED, (
+            f"{statement!r}: {describe_statement(response)}"
+        )
+        return response
+
+    def rows(self, statement: str, **kwargs) -> list:
+        """The rows of the first (for small results: only) chunk of a statement that must succeed."""
+        response = self.ok(statement, **kwargs)
+        return (response.result.data_array if response.result else None) or []
+
+    def error(self, statement: str, *, error_code: str = "BAD_REQUEST", **kwargs) -> str:
+        """Runs `statement`, requires it to fail (HTTP 200, state FAILED) and returns the message."""
+        response = self.execute(statement, **kwargs)
+        status = response.status
+        assert status and status.state == sql.StatementState.FAILED, f"{statement!r}: {describe_statement(response)}"
+        assert status.error and status.error.error_code and status.error.error_code.value == error_code, (
+            f"{statement!r}: {describe_statement(response)}"
+        )
+        assert response.manifest is None and response.result is None, "a failed statement has no result"
+        return status.error.message

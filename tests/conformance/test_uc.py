@@ -14,35 +14,17 @@ import pytest
 from databricks.sdk import errors
 from databricks.sdk.service import catalog
 
-from kilnlib import unique
+from kilnlib import grants_of, server_message, uc_name, unique
 
 Privilege = catalog.Privilege
 ACCOUNT_USERS = "account users"
 METASTORE_NAME = "kiln"
 
 
-def uc_name(prefix: str) -> str:
-    """A unique securable name that needs no quoting in SQL (underscores, not hyphens)."""
-    return unique(prefix).replace("-", "_")
-
-
 def local_dir(storage_location: str) -> str:
     """The directory behind a `file://` URL of the locally running server."""
     assert storage_location.startswith("file://"), storage_location
     return storage_location[len("file://") :]
-
-
-def server_message(error: errors.DatabricksError) -> str:
-    """The server's message: for 401 and 403 the SDK appends " Config: ..." to it."""
-    return str(error).split(" Config: ", 1)[0]
-
-
-def grants_of(response) -> dict[str, set[str]]:
-    """`{principal: {"USE_CATALOG", ...}}` from a grants.get / grants.update response."""
-    return {
-        assignment.principal: {p.value for p in assignment.privileges or [] if p}
-        for assignment in response.privilege_assignments or []
-    }
 
 
 def grant(client, securable_type: str, full_name: str, principal: str, *privileges: Privilege, remove=False):

@@ -148,20 +148,46 @@ pub async fn resolve_table(access: &Access, parts: &[String; 3]) -> Result<Secur
     Ok(path)
 }
 
-/// A DataFusion provider for a managed Delta table at a version.
+/// A DataFusion provider for a managed Delta table at a version. Versions and timestamps
+/// outside the table's history are errors, as on Databricks (delta-rs would clamp them).
 pub async fn open_provider(uc: &UnityCatalog, path: &SecurablePath, version: TableVersion) -> Result<Arc<dyn TableProvider>, SqlError> {
     let url = table_url(uc, &path.leaf().id)?;
-    let mut builder = DeltaTableBuilder::from_url(url).map_err(SqlError::delta)?;
-    match version {
-        TableVersion::Latest => {}
-        TableVersion::Version(version) => builder = builder.with_version(version),
-        TableVersion::AsOfMillis(millis) => {
-            let at = chrono::DateTime::from_timestamp_millis(millis).ok_or_else(|| SqlError::bad_request(format!("timestamp {millis} ms is out of range")))?;
-            builder = builder.with_timestamp(at);
+    let builder = DeltaTableBuilder::from_url(url.clone()).map_err(SqlError::delta)?;
+    let table = match version {
+        TableVersion::Latest => builder.build().map_err(SqlError::delta)?,
+        TableVersion::Version(version) => {
+            let latest = builder.build().map_err(SqlError::delta)?.get_latest_version().await.map_err(SqlError::delta)?;
+            if version > latest {
+                return Err(SqlError::time_travel(format!("Cannot time travel Delta table to version {version}. Available versions: [0, {latest}].")));
+            }
+            DeltaTableBuilder::from_url(url).map_err(SqlError::delta)?.with_version(version).load().await.map_err(SqlError::delta)?
         }
-    }
-    let table = if version == TableVersion::Latest { builder.build().map_err(SqlError::delta)? } else { builder.load().await.map_err(|e| SqlError::time_travel(path, e))? };
+        TableVersion::AsOfMillis(millis) => {
+            let version = version_as_of(url.clone(), millis).await?;
+            builder.with_version(version).load().await.map_err(SqlError::delta)?
+        }
+    };
     table.table_provider().await.map_err(|e| SqlError::internal(format!("opening {}: {e}", path.full_name())))
+}
+
+/// The last version committed at or before `millis`.
+async fn version_as_of(url: url::Url, millis: i64) -> Result<u64, SqlError> {
+    use futures::TryStreamExt;
+    let table = deltalake::open_table(url).await.map_err(SqlError::delta)?;
+    let latest = table.version().unwrap_or_default();
+    let commits: Vec<_> = table.history(None).try_collect().await.map_err(SqlError::delta)?;
+    // History is newest first, one entry per version.
+    let stamped: Vec<(u64, i64)> = commits.iter().enumerate().filter_map(|(i, c)| Some((latest.checked_sub(i as u64)?, c.timestamp?))).collect();
+    let show = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()).unwrap_or_default();
+    let earliest = stamped.iter().map(|(_, ts)| *ts).min().unwrap_or(i64::MAX);
+    let newest = stamped.iter().map(|(_, ts)| *ts).max().unwrap_or(i64::MIN);
+    if millis < earliest {
+        return Err(SqlError::time_travel(format!("The provided timestamp ({}) is before the earliest version available to this table ({}).", show(millis), show(earliest))));
+    }
+    if millis > newest {
+        return Err(SqlError::time_travel(format!("The provided timestamp ({}) is after the latest version available to this table ({}).", show(millis), show(newest))));
+    }
+    Ok(stamped.iter().filter(|(_, ts)| *ts <= millis).map(|(version, _)| *version).max().unwrap_or_default())
 }
 
 /// The `file://` URL of a table's Delta log directory.

@@ -2,7 +2,6 @@
 //! a message in Databricks' `[CONDITION] ... SQLSTATE: xxxxx` form, and the SQL state.
 
 use datafusion::error::DataFusionError;
-use kiln_core::authz::SecurablePath;
 use kiln_core::{Error, ErrorCode};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,13 +54,8 @@ impl SqlError {
     }
 
     /// A version or timestamp that the table's history does not have.
-    pub fn time_travel(path: &SecurablePath, error: deltalake::DeltaTableError) -> SqlError {
-        SqlError::new(
-            "BAD_REQUEST",
-            "DELTA_VERSIONS_NOT_CONTIGUOUS",
-            format!("Cannot time travel {}: {error}", path.full_name()),
-            "22000",
-        )
+    pub fn time_travel(detail: String) -> SqlError {
+        SqlError::new("BAD_REQUEST", "DELTA_TIME_TRAVEL_OUT_OF_RANGE", detail, "22003")
     }
 
     /// Maps a service error (from Unity Catalog or authz) to its SQL condition.

@@ -1,12 +1,17 @@
-//! INSERT results, and UPDATE / DELETE on Delta tables (DataFusion plans neither for
-//! Delta, so they run on delta-rs' operations after the same privilege check).
+//! INSERT, UPDATE and DELETE on Delta tables: delta-rs commits them, as the caller, after
+//! the same privilege checks as everything else.
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Int64Array, UInt64Array};
+use datafusion::arrow::array::{ArrayRef, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::sql::sqlparser::ast::{AssignmentTarget, FromTable, Statement, TableFactor};
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{LogicalPlan, WriteOp};
+use deltalake::operations::write::WriteBuilder;
+use deltalake::protocol::SaveMode;
 use futures::TryStreamExt;
 use kiln_core::authz::Privilege;
 
@@ -24,18 +29,34 @@ fn counts(columns: &[&str], values: &[i64], statement_type: &'static str) -> Res
     Ok(StatementOutput::batches(schema, vec![batch], statement_type))
 }
 
-/// Runs an INSERT's plan (DataFusion's Delta sink answers one `count` row) and answers
-/// `num_affected_rows`, `num_inserted_rows`.
-pub(super) async fn insert_result(output: StatementOutput) -> Result<StatementOutput, SqlError> {
-    let batches: Vec<RecordBatch> = output.stream.try_collect().await.map_err(SqlError::from_datafusion)?;
-    let mut inserted = 0_i64;
-    for batch in &batches {
-        if let Some(column) = batch.columns().first() {
-            if let Some(counts) = column.as_any().downcast_ref::<UInt64Array>() {
-                inserted += counts.iter().flatten().map(|c| c as i64).sum::<i64>();
-            }
-        }
-    }
+/// INSERT INTO / INSERT OVERWRITE: DataFusion plans the source rows (cast to the table's
+/// columns; planning checked MODIFY on the target), delta-rs commits them as the caller.
+/// Answers `num_affected_rows`, `num_inserted_rows`.
+pub(super) async fn insert(run: &Run<'_>, state: SessionState, plan: LogicalPlan, target: &[String]) -> Result<StatementOutput, SqlError> {
+    let LogicalPlan::Dml(dml) = plan else { return Err(SqlError::internal("INSERT did not plan to a write")) };
+    let mode = match dml.op {
+        WriteOp::Insert(InsertOp::Append) => SaveMode::Append,
+        WriteOp::Insert(InsertOp::Overwrite) => SaveMode::Overwrite,
+        _ => return Err(SqlError::unsupported("INSERT OR REPLACE")),
+    };
+    let access = Access { uc: run.uc().clone(), caller: run.caller.clone(), write_targets: Default::default() };
+    let path = resolve_table(&access, &[target[0].clone(), target[1].clone(), target[2].clone()]).await?;
+    let table = deltalake::open_table(table_url(run.uc(), &path.leaf().id)?).await.map_err(SqlError::delta)?;
+    let snapshot = table.snapshot().map_err(SqlError::delta)?.snapshot().clone();
+    let written = WriteBuilder::new(table.log_store(), Some(snapshot))
+        .with_input_plan(dml.input.as_ref().clone())
+        .with_session_state(Arc::new(state))
+        .with_save_mode(mode)
+        .with_commit_properties(commit_properties(run))
+        .await
+        .map_err(dml_error)?;
+    let commits: Vec<_> = written.history(Some(1)).try_collect().await.map_err(SqlError::delta)?;
+    let inserted = commits
+        .first()
+        .and_then(|commit| commit.info.get("operationMetrics"))
+        .and_then(|metrics| metrics.get("num_added_rows"))
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or_default();
     counts(&["num_affected_rows", "num_inserted_rows"], &[inserted, inserted], "INSERT")
 }
 

@@ -138,16 +138,17 @@ impl Run<'_> {
         match &statement {
             Statement::Query(_) | Statement::Explain { .. } => {
                 rewrite_time_travel(&mut statement)?;
+                let aliases = alias_names(&statement);
                 let state = self.session(HashSet::new())?;
-                let plan = self.plan(&state, statement).await?;
+                let plan = restore_alias_case(self.plan(&state, statement).await?, &aliases)?;
                 self.stream(state, plan, "SELECT").await
             }
             Statement::Insert(insert) => {
-                let target = self.qualify(&name_parts(&insert_target(insert)?), 3)?.join(".");
+                let target = self.qualify(&name_parts(&insert_target(insert)?), 3)?;
                 rewrite_time_travel(&mut statement)?;
-                let state = self.session(HashSet::from([target]))?;
+                let state = self.session(HashSet::from([target.join(".")]))?;
                 let plan = self.plan(&state, statement).await?;
-                dml::insert_result(self.stream(state, plan, "INSERT").await?).await
+                dml::insert(self, state, plan, &target).await
             }
             Statement::Update(_) | Statement::Delete(_) => dml::update_or_delete(self, statement).await,
             Statement::Use(_) => show::use_statement(self, &statement).await,
@@ -193,6 +194,46 @@ impl Run<'_> {
         let stream = frame.execute_stream().await.map_err(SqlError::from_datafusion)?;
         Ok(StatementOutput { schema, stream, statement_type })
     }
+}
+
+/// The aliases of a query's outermost SELECT list, as written.
+fn alias_names(statement: &Statement) -> Vec<String> {
+    use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr};
+    let Statement::Query(query) = statement else { return Vec::new() };
+    let SetExpr::Select(select) = query.body.as_ref() else { return Vec::new() };
+    select
+        .projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Identifiers are case-insensitive, so DataFusion folds them to lower case, but Databricks
+/// names result columns by their aliases as written (`AS totalAmount`).
+fn restore_alias_case(plan: LogicalPlan, aliases: &[String]) -> Result<LogicalPlan, SqlError> {
+    use datafusion::common::Column;
+    use datafusion::logical_expr::{Expr as DfExpr, LogicalPlanBuilder};
+    let renamed: Vec<Option<&String>> =
+        plan.schema().fields().iter().map(|field| aliases.iter().find(|alias| alias.to_lowercase() == *field.name() && *alias != field.name())).collect();
+    if renamed.iter().all(Option::is_none) {
+        return Ok(plan);
+    }
+    let columns: Vec<DfExpr> = plan
+        .schema()
+        .iter()
+        .zip(renamed)
+        .map(|((qualifier, field), alias)| {
+            let column = DfExpr::Column(Column::new(qualifier.cloned(), field.name()));
+            match alias {
+                Some(alias) => column.alias(alias.as_str()),
+                None => column,
+            }
+        })
+        .collect();
+    LogicalPlanBuilder::from(plan).project(columns).and_then(|b| b.build()).map_err(SqlError::from_datafusion)
 }
 
 fn insert_target(insert: &datafusion::sql::sqlparser::ast::Insert) -> Result<datafusion::sql::sqlparser::ast::ObjectName, SqlError> {

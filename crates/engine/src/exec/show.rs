@@ -121,6 +121,14 @@ pub(super) async fn show_grants(run: &Run<'_>, principal: Option<&str>, kind: Se
             rows.push(vec![Some(assignment.principal.clone()), Some(action), Some(object_type), Some(object_key)]);
         }
     }
+    // Containers first (CATALOG, SCHEMA, then the object), then by principal and action.
+    let depth = |object_type: &Option<String>| match object_type.as_deref() {
+        Some("METASTORE") => 0,
+        Some("CATALOG") => 1,
+        Some("SCHEMA") => 2,
+        _ => 3,
+    };
+    rows.sort_by(|a, b| (depth(&a[2]), &a[0], &a[1]).cmp(&(depth(&b[2]), &b[0], &b[1])));
     StatementOutput::strings(&["Principal", "ActionType", "ObjectType", "ObjectKey"], rows, "SHOW")
 }
 
