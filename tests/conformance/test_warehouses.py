@@ -9,6 +9,7 @@ stalling it.
 """
 
 import datetime
+import time
 
 import pytest
 from databricks.sdk import errors
@@ -54,6 +55,20 @@ def assert_deleted(client, warehouse_id: str) -> None:
 def queries(client, **filters) -> list[sql.QueryInfo]:
     """One page of query history matching `filters` (QueryFilter fields)."""
     return client.query_history.list(filter_by=sql.QueryFilter(**filters), max_results=100).res or []
+
+
+def finished_queries(client, statement_ids: list[str], seconds: float = 5) -> list[sql.QueryInfo]:
+    """The history entries of statements that have all ended, once every one is final. The
+    history may trail the statement API a little, so this polls for a few seconds."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = queries(client, statement_ids=statement_ids)
+        if len(found) == len(statement_ids) and all(q.is_final for q in found):
+            return found
+        if time.monotonic() > deadline:
+            states = {q.query_id: (q.status, q.is_final) for q in found}
+            pytest.fail(f"query history still not final {seconds} s after the statements ended: {states}")
+        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -344,7 +359,7 @@ def test_query_history_records_each_statement(admin, warehouses, admin_name):
         "drop": f"DROP TABLE {table}",
     }
     ids = {key: runner.execute(text).statement_id for key, text in statements.items()}
-    by_id = {q.query_id: q for q in queries(admin, statement_ids=list(ids.values()))}
+    by_id = {q.query_id: q for q in finished_queries(admin, list(ids.values()))}
     assert set(by_id) == set(ids.values())
 
     expected = {
@@ -386,7 +401,7 @@ def test_query_history_records_each_statement(admin, warehouses, admin_name):
 def test_failed_statement_keeps_its_statement_type(admin, warehouses):
     warehouse = warehouses()
     failed = SqlClient(admin, warehouse.id).execute("SELECT * FROM main.default.kiln_history_missing")
-    [query] = queries(admin, statement_ids=[failed.statement_id])
+    [query] = finished_queries(admin, [failed.statement_id])
     assert query.status == QueryStatus.FAILED
     assert query.statement_type == sql.QueryStatementType.SELECT
 
@@ -395,6 +410,7 @@ def test_query_history_pages(admin, warehouses):
     warehouse = warehouses()
     runner = SqlClient(admin, warehouse.id)
     ids = [runner.ok(f"SELECT {n} AS n").statement_id for n in range(3)]
+    finished_queries(admin, ids)
 
     seen, token = [], None
     for _ in range(5):
@@ -415,6 +431,7 @@ def test_others_queries_need_can_monitor(admin, warehouses, non_admin):
     warehouse = warehouses()
     admins_query = SqlClient(admin, warehouse.id).ok("SELECT 'admin only' AS v").statement_id
     own_query = SqlClient(sp, starter_warehouse_id(admin)).ok("SELECT 'mine' AS v").statement_id
+    finished_queries(admin, [admins_query, own_query])
 
     assert [q.query_id for q in queries(sp, statement_ids=[own_query])] == [own_query]
     assert queries(sp, statement_ids=[admins_query]) == []

@@ -14,3 +14,4 @@ pub use session::ExecutionPool;
 pub mod warehouses;
 pub mod results;
 pub mod statements;
+pub mod samples;

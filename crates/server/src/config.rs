@@ -17,6 +17,19 @@ pub struct Cli {
 pub enum Command {
     /// Start the workspace server.
     Serve(ServeArgs),
+    /// Generate TPC-H sample tables at a scale factor into `samples.tpch_sf<scale>` (for
+    /// benchmarks; the server may be running).
+    Samples(SamplesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SamplesArgs {
+    /// Data directory of the workspace. Default: ./kiln-data
+    #[arg(long, env = "KILN_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TPC-H scale factor, e.g. 1 (about 1 GB of raw data).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
 }
 
 #[derive(Debug, Args)]
@@ -39,6 +52,9 @@ pub struct ServeArgs {
     /// Log filter, e.g. `info` or `kiln_server=debug`.
     #[arg(long, env = "KILN_LOG")]
     pub log: Option<String>,
+    /// Scale factor of the TPC-H tables in `samples.tpch`, created at first start; 0 skips them.
+    #[arg(long = "samples-scale", env = "KILN_SAMPLES_SCALE")]
+    pub samples_scale: Option<f64>,
 }
 
 /// The file form of the configuration; every key is optional.
@@ -48,6 +64,7 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
     pub log: Option<String>,
+    pub samples_scale: Option<f64>,
     #[serde(default)]
     pub rate_limits: RateLimitConfig,
 }
@@ -72,6 +89,9 @@ impl Default for RateLimitConfig {
     }
 }
 
+/// TPC-H at 0.01 (lineitem ≈ 60,000 rows): small enough to create in seconds.
+pub const DEFAULT_SAMPLES_SCALE: f64 = 0.01;
+
 /// The resolved configuration `serve` runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -80,6 +100,7 @@ pub struct Config {
     pub admin_token: Option<String>,
     pub log: String,
     pub rate_limits: RateLimitConfig,
+    pub samples_scale: f64,
 }
 
 impl Config {
@@ -103,7 +124,12 @@ impl Config {
             Some("off") => rate_limits.enabled = false,
             Some(other) => return Err(format!("KILN_RATE_LIMITS must be on or off, got '{other}'")),
         }
+        let samples_scale = args.samples_scale.or(file.samples_scale).unwrap_or(DEFAULT_SAMPLES_SCALE);
+        if !(0.0..=1000.0).contains(&samples_scale) {
+            return Err(format!("KILN_SAMPLES_SCALE must be between 0 and 1000, got {samples_scale}"));
+        }
         Ok(Config {
+            samples_scale,
             rate_limits,
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("kiln-data")),
             listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),

@@ -47,7 +47,7 @@ fn load_signing_key(data_dir: &std::path::Path) -> Result<Vec<u8>, String> {
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let config = Config::resolve(args)?;
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).map_err(|e| format!("invalid log filter: {e}"))?)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(log_filter(&config.log)).map_err(|e| format!("invalid log filter: {e}"))?)
         .with_writer(std::io::stderr)
         .init();
     std::fs::create_dir_all(&config.data_dir).map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
@@ -57,6 +57,16 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let (mut state, admin) = build_state(Arc::new(store), config.admin_token.as_deref(), &signing_key, &config.data_dir, &config.listen.to_string()).await?;
     if config.rate_limits.enabled {
         state = state.with_rate_limits(Some(Arc::new(ratelimit::RateLimits::new(&config.rate_limits.classes)?)));
+    }
+    if config.samples_scale > 0.0 {
+        // In the background: the workspace is usable while the sample tables load.
+        let uc = state.uc.clone();
+        let scale = config.samples_scale;
+        tokio::spawn(async move {
+            if let Err(error) = kiln_engine::samples::create_tpch(&uc, scale, "tpch").await {
+                tracing::warn!(%error, "could not create the TPC-H sample tables");
+            }
+        });
     }
     let token_file = config.data_dir.join("admin.token");
     if let AdminToken::Minted(token) = &admin {
@@ -73,6 +83,35 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())
+}
+
+/// `kiln samples`: TPC-H at `scale` into `samples.tpch_sf<scale>` of an existing workspace.
+pub async fn samples(args: config::SamplesArgs) -> Result<(), String> {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new("info")).with_writer(std::io::stderr).init();
+    let data_dir = args.data_dir.unwrap_or_else(|| std::path::PathBuf::from("kiln-data"));
+    let db_path = data_dir.join("kiln.db");
+    if !db_path.exists() {
+        return Err(format!("{} has no workspace: start `kiln serve --data-dir {}` once first", data_dir.display(), data_dir.display()));
+    }
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db_path.to_string_lossy()).await.map_err(|e| e.to_string())?);
+    let audit = kiln_core::audit::AuditLog::start(store.clone());
+    let authz = kiln_core::authz::Authz::new(Arc::new(kiln_core::authz::AclPolicy::new(store.clone())), store.clone(), audit.clone());
+    let uc = kiln_core::uc::UnityCatalog::open(store, authz, data_dir.join("storage")).await.map_err(|e| e.to_string())?;
+    let schema = kiln_engine::samples::schema_for_scale(args.scale, false);
+    let started = std::time::Instant::now();
+    kiln_engine::samples::create_tpch(&uc, args.scale, &schema).await.map_err(|e| e.message)?;
+    audit.flush().await;
+    println!("samples.{schema} ready in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The Delta kernel logs every snapshot at info; unless the filter names those crates, they
+/// log warnings only.
+fn log_filter(filter: &str) -> String {
+    if filter.contains("buoyant_kernel") || filter.contains("deltalake") {
+        return filter.to_string();
+    }
+    format!("{filter},buoyant_kernel=warn,deltalake_core=warn")
 }
 
 /// Writes a secret file readable only by its owner.

@@ -5,12 +5,17 @@ use kiln_server::config::{Cli, Command};
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => match kiln_server::serve(args).await {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("kiln: {error}");
-                std::process::ExitCode::FAILURE
-            }
-        },
+        Command::Serve(args) => exit(kiln_server::serve(args).await),
+        Command::Samples(args) => exit(kiln_server::samples(args).await),
+    }
+}
+
+fn exit(result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("kiln: {error}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

@@ -169,7 +169,7 @@ fn declared_schema(columns: &[ColumnSpec]) -> Result<SchemaRef, SqlError> {
 }
 
 /// Unity Catalog's description of each column.
-pub(super) fn column_infos(schema: &Schema, comments: &BTreeMap<&str, &str>, partition_by: &[String]) -> Vec<ColumnInfo> {
+pub fn column_infos(schema: &Schema, comments: &BTreeMap<&str, &str>, partition_by: &[String]) -> Vec<ColumnInfo> {
     schema
         .fields()
         .iter()

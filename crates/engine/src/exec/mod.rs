@@ -4,6 +4,7 @@
 //! same services the REST API uses.
 
 mod ddl;
+pub use ddl::column_infos;
 mod dml;
 mod show;
 
