@@ -12,10 +12,10 @@ Slow statements run on a server of their own, so a statement that hogs it cannot
 other tests.
 """
 
-import datetime
 import time
 
 import pytest
+import requests
 from databricks.sdk import errors
 from databricks.sdk.service import catalog, sql
 
@@ -372,13 +372,30 @@ def test_zero_wait_timeout_answers_at_once_and_the_result_follows(admin_sql):
     assert done.result.data_array == [["later"]]
 
 
-def test_external_links_is_not_implemented(admin_sql):
-    with pytest.raises(errors.NotImplemented) as caught:
-        admin_sql.execute(
-            "SELECT 1 AS one", disposition=sql.Disposition.EXTERNAL_LINKS, format=sql.Format.ARROW_STREAM
-        )
-    assert caught.value.error_code == "NOT_IMPLEMENTED"
-    assert "EXTERNAL_LINKS" in str(caught.value)
+def test_external_links_is_a_clean_501_or_serves_signed_links(admin_sql):
+    """EXTERNAL_LINKS: while Kiln does not offer it, a clean 501 (NotImplemented) naming it.
+    Once it does: presigned links the client downloads without its token, holding the same
+    rows INLINE gives, and useless once their signature is altered."""
+    statement = f"SELECT x, CAST(x * 2 AS BIGINT) AS doubled FROM {DIGITS} AS d(x) ORDER BY x"
+    try:
+        response = admin_sql.execute(statement, disposition=sql.Disposition.EXTERNAL_LINKS, format=sql.Format.JSON_ARRAY)
+    except errors.NotImplemented as error:
+        assert error.error_code == "NOT_IMPLEMENTED"
+        assert "EXTERNAL_LINKS" in str(error)
+        return
+    assert response.status.state == State.SUCCEEDED, describe_statement(response)
+    assert response.manifest.format == sql.Format.JSON_ARRAY
+    assert response.result.data_array is None, "EXTERNAL_LINKS results are not inline"
+    links = response.result.external_links
+    assert links and links[0].chunk_index == 0
+    assert links[0].expiration
+
+    downloaded = requests.get(links[0].external_link, timeout=30)  # no Authorization header
+    assert downloaded.status_code == 200, downloaded.text[:300]
+    assert downloaded.json() == admin_sql.rows(statement)
+
+    tampered = links[0].external_link.replace("signature=", "signature=0")
+    assert requests.get(tampered, timeout=30).status_code in (400, 403)
 
 
 def test_statement_of_another_principal_is_not_found(admin_sql, sp_sql):

@@ -202,6 +202,25 @@ pub struct ResultData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_array: Option<Vec<Vec<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_links: Option<Vec<ExternalLink>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_chunk_index: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_chunk_internal_link: Option<String>,
+}
+
+/// A presigned link to one result chunk; fetched without the Authorization header.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExternalLink {
+    pub chunk_index: i32,
+    pub row_offset: i64,
+    pub row_count: i64,
+    pub byte_count: i64,
+    pub external_link: String,
+    /// RFC 3339.
+    pub expiration: String,
+    pub http_headers: std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_chunk_index: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_chunk_internal_link: Option<String>,

@@ -117,7 +117,13 @@ impl SchemaProvider for GovernedSchema {
         let (table, version) = split_time_travel(&name.to_lowercase());
         let parts = [self.catalog.clone(), self.name.clone(), table];
         let full_name = parts.join(".");
-        let path = resolve_table(&self.access, &parts).await.map_err(external)?;
+        // A name that is not a table may still be a table function (`range(10)`): answer
+        // "none" and let DataFusion try those; its "not found" becomes TABLE_OR_VIEW_NOT_FOUND.
+        let path = match resolve_table(&self.access, &parts).await {
+            Ok(path) => path,
+            Err(error) if error.sql_state == Some("42P01") => return Ok(None),
+            Err(error) => return Err(external(error)),
+        };
         let spec = TableSpec::of(path.leaf());
         if spec.is_view() {
             return Err(external(SqlError::unsupported(format!("reading the view {full_name}: views are not supported yet"))));

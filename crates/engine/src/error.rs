@@ -88,6 +88,11 @@ impl SqlError {
         if let Some(inner) = find_sql_error(&error) {
             return inner;
         }
+        let root_text = error.find_root().to_string();
+        if let Some(name) = root_text.split("table '").nth(1).and_then(|rest| rest.split("' not found").next()) {
+            let parts: Vec<String> = name.split('.').map(str::to_string).collect();
+            return SqlError::table_not_found(&parts);
+        }
         match error.find_root() {
             DataFusionError::ResourcesExhausted(detail) => SqlError::new(
                 "RESOURCE_EXHAUSTED",

@@ -15,3 +15,4 @@ pub mod warehouses;
 pub mod results;
 pub mod statements;
 pub mod samples;
+pub mod signing;

@@ -5,12 +5,13 @@
 //! CLOSED. Every statement is recorded in the query history.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use datafusion::common::ScalarValue;
 use futures::StreamExt;
-use kiln_api::sql::{ExecuteStatementRequest, ResultData, ServiceError, StatementResponse, StatementStatus};
+use kiln_api::sql::{ExecuteStatementRequest, ExternalLink, ResultData, ServiceError, StatementResponse, StatementStatus};
 use kiln_core::clock::now_ms;
 use kiln_core::principal::Caller;
 use kiln_core::uc::{DEFAULT_CATALOG, DEFAULT_SCHEMA};
@@ -20,13 +21,15 @@ use tokio::sync::watch;
 
 use crate::error::SqlError;
 use crate::exec::{Executor, StatementContext};
-use crate::results::{ResultBuilder, ResultSet};
+use crate::results::{Disposition, Format, ResultBuilder, ResultSet};
 use crate::types;
 use crate::warehouses::Warehouses;
 
 /// How long results are kept after a statement finishes.
 const RESULT_TTL: Duration = Duration::from_secs(3600);
 const DEFAULT_WAIT: Duration = Duration::from_secs(10);
+/// How long an external link works.
+const LINK_TTL: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, Clone)]
 enum Phase {
@@ -58,12 +61,18 @@ pub struct Statements {
     warehouses: Warehouses,
     store: Arc<dyn Store>,
     entries: Arc<Mutex<HashMap<String, Arc<Entry>>>>,
+    /// EXTERNAL_LINKS chunk files live under here, one directory per statement.
+    results_dir: PathBuf,
+    /// Signs external links.
+    link_key: Arc<Vec<u8>>,
 }
 
 /// The request's options, checked.
 struct Options {
     wait: Duration,
     cancel_on_timeout: bool,
+    format: Format,
+    external: bool,
     row_limit: Option<usize>,
     byte_limit: Option<usize>,
 }
@@ -84,12 +93,16 @@ fn parse_options(request: &ExecuteStatementRequest) -> Result<Options> {
         Some("CANCEL") => true,
         Some(other) => return Err(Error::invalid(format!("on_wait_timeout '{other}' must be CONTINUE or CANCEL"))),
     };
-    match (request.disposition.as_deref().unwrap_or("INLINE"), request.format.as_deref().unwrap_or("JSON_ARRAY")) {
-        ("INLINE", "JSON_ARRAY") => {}
-        ("INLINE", format) => return Err(Error::invalid(format!("format {format} needs disposition EXTERNAL_LINKS; INLINE results are JSON_ARRAY"))),
-        ("EXTERNAL_LINKS", _) => return Err(Error::new(kiln_core::ErrorCode::NotImplemented, "disposition EXTERNAL_LINKS is not available yet; use INLINE")),
-        (other, _) => return Err(Error::invalid(format!("disposition '{other}' must be INLINE or EXTERNAL_LINKS"))),
-    }
+    let format_text = request.format.as_deref().unwrap_or("JSON_ARRAY");
+    let format = Format::parse(format_text).ok_or_else(|| Error::invalid(format!("format '{format_text}' must be JSON_ARRAY, ARROW_STREAM or CSV")))?;
+    let external = match request.disposition.as_deref().unwrap_or("INLINE") {
+        "INLINE" if format != Format::JsonArray => {
+            return Err(Error::invalid(format!("format {format_text} needs disposition EXTERNAL_LINKS; INLINE results are JSON_ARRAY")));
+        }
+        "INLINE" => false,
+        "EXTERNAL_LINKS" => true,
+        other => return Err(Error::invalid(format!("disposition '{other}' must be INLINE or EXTERNAL_LINKS"))),
+    };
     let limit = |field: &str, value: Option<i64>| -> Result<Option<usize>> {
         match value {
             None => Ok(None),
@@ -97,7 +110,7 @@ fn parse_options(request: &ExecuteStatementRequest) -> Result<Options> {
             Some(n) => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
         }
     };
-    Ok(Options { wait, cancel_on_timeout, row_limit: limit("row_limit", request.row_limit)?, byte_limit: limit("byte_limit", request.byte_limit)? })
+    Ok(Options { wait, cancel_on_timeout, format, external, row_limit: limit("row_limit", request.row_limit)?, byte_limit: limit("byte_limit", request.byte_limit)? })
 }
 
 /// Named parameters: `value` cast to `type` (STRING when absent); no value is NULL.
@@ -117,8 +130,8 @@ fn parameters(request: &ExecuteStatementRequest) -> Result<Vec<(String, ScalarVa
 }
 
 impl Statements {
-    pub fn new(executor: Executor, warehouses: Warehouses, store: Arc<dyn Store>) -> Statements {
-        Statements { executor, warehouses, store, entries: Arc::default() }
+    pub fn new(executor: Executor, warehouses: Warehouses, store: Arc<dyn Store>, results_dir: PathBuf, link_key: &[u8]) -> Statements {
+        Statements { executor, warehouses, store, entries: Arc::default(), results_dir, link_key: Arc::new(link_key.to_vec()) }
     }
 
     /// Forgets results older than an hour, every minute.
@@ -128,12 +141,19 @@ impl Statements {
             loop {
                 tokio::time::sleep(Duration::from_secs(60)).await;
                 let mut entries = entries.lock().unwrap_or_else(|p| p.into_inner());
-                entries.retain(|_, entry| entry.finished_at.lock().unwrap_or_else(|p| p.into_inner()).is_none_or(|at| at.elapsed() < RESULT_TTL));
+                entries.retain(|_, entry| {
+                    let keep = entry.finished_at.lock().unwrap_or_else(|p| p.into_inner()).is_none_or(|at| at.elapsed() < RESULT_TTL);
+                    if !keep && let Phase::Succeeded(result) = &*entry.phase.borrow() {
+                        result.remove_files();
+                    }
+                    keep
+                });
             }
         });
     }
 
-    pub async fn execute(&self, caller: &Caller, request: ExecuteStatementRequest) -> Result<StatementResponse> {
+    /// `base_url` is how the client reached Kiln; external links point there.
+    pub async fn execute(&self, caller: &Caller, request: ExecuteStatementRequest, base_url: &str) -> Result<StatementResponse> {
         // validations
         if request.statement.trim().is_empty() {
             return Err(Error::invalid("statement must not be empty"));
@@ -169,14 +189,20 @@ impl Statements {
         let entry = Arc::new(Entry { owner_id: caller.id(), phase, task: Mutex::new(None), finished_at: Mutex::new(None), record: Mutex::new(record) });
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(statement_id.clone(), entry.clone());
 
-        let task = tokio::spawn(run_statement(self.clone(), entry.clone(), caller.clone(), pool, request.statement.clone(), context, options.row_limit, options.byte_limit));
+        let disposition = if options.external {
+            Disposition::ExternalLinks { dir: self.results_dir.join(&statement_id), format: options.format }
+        } else {
+            Disposition::Inline
+        };
+        let limits = (options.row_limit, options.byte_limit);
+        let task = tokio::spawn(run_statement(self.clone(), entry.clone(), caller.clone(), pool, request.statement.clone(), context, disposition, limits));
         *entry.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task.abort_handle());
 
         let finished = tokio::time::timeout(options.wait, watcher.wait_for(Phase::is_final)).await.is_ok();
         if !finished && options.cancel_on_timeout {
             self.cancel_entry(&entry).await;
         }
-        Ok(self.response(&statement_id, &entry))
+        Ok(self.response(&statement_id, &entry, base_url))
     }
 
     fn entry(&self, caller: &Caller, statement_id: &str) -> Result<Arc<Entry>> {
@@ -188,18 +214,74 @@ impl Statements {
         }
     }
 
-    pub async fn get(&self, caller: &Caller, statement_id: &str) -> Result<StatementResponse> {
+    pub async fn get(&self, caller: &Caller, statement_id: &str, base_url: &str) -> Result<StatementResponse> {
         let entry = self.entry(caller, statement_id)?;
-        Ok(self.response(statement_id, &entry))
+        Ok(self.response(statement_id, &entry, base_url))
     }
 
-    pub async fn chunk(&self, caller: &Caller, statement_id: &str, chunk_index: usize) -> Result<ResultData> {
+    pub async fn chunk(&self, caller: &Caller, statement_id: &str, chunk_index: usize, base_url: &str) -> Result<ResultData> {
         let entry = self.entry(caller, statement_id)?;
         let phase = entry.phase.borrow().clone();
         let Phase::Succeeded(result) = phase else {
             return Err(Error::invalid(format!("Statement {statement_id} has no result: it did not succeed.")));
         };
-        result.data(statement_id, chunk_index).ok_or_else(|| Error::invalid(format!("chunk_index {chunk_index} is out of range: the result has {} chunks", result.chunks.len())))
+        self.result_data(statement_id, &result, chunk_index, base_url)
+            .ok_or_else(|| Error::invalid(format!("chunk_index {chunk_index} is out of range: the result has {} chunks", result.chunks.len())))
+    }
+
+    /// Chunk `index` of a result: its rows (INLINE) or a signed link to its file.
+    fn result_data(&self, statement_id: &str, result: &ResultSet, index: usize, base_url: &str) -> Option<ResultData> {
+        let chunk = result.chunks.get(index)?;
+        let next = (index + 1 < result.chunks.len()).then_some(index + 1);
+        let internal_link = |n: usize| format!("/api/2.0/sql/statements/{statement_id}/result/chunks/{n}");
+        let external_links = result.external.then(|| {
+            let expires_ms = now_ms() + LINK_TTL.as_millis() as i64;
+            let signature = self.sign(statement_id, index, expires_ms);
+            vec![ExternalLink {
+                chunk_index: index as i32,
+                row_offset: chunk.row_offset,
+                row_count: chunk.row_count,
+                byte_count: chunk.byte_count,
+                external_link: format!("{base_url}/api/2.0/sql/statements/{statement_id}/result/chunks/{index}/download?expires={expires_ms}&signature={signature}"),
+                expiration: chrono::DateTime::from_timestamp_millis(expires_ms).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)).unwrap_or_default(),
+                http_headers: Default::default(),
+                next_chunk_index: next.map(|n| n as i32),
+                next_chunk_internal_link: next.map(internal_link),
+            }]
+        });
+        Some(ResultData {
+            chunk_index: index as i32,
+            row_offset: chunk.row_offset,
+            row_count: chunk.row_count,
+            byte_count: result.external.then_some(chunk.byte_count),
+            data_array: (!result.external).then(|| chunk.rows.clone()),
+            external_links,
+            next_chunk_index: next.map(|n| n as i32),
+            next_chunk_internal_link: next.map(internal_link),
+        })
+    }
+
+    fn sign(&self, statement_id: &str, index: usize, expires_ms: i64) -> String {
+        crate::signing::hmac_sha256_hex(&self.link_key, format!("{statement_id}/{index}/{expires_ms}").as_bytes())
+    }
+
+    /// The bytes behind an external link: no bearer token, but the link's signature and
+    /// expiry must hold. Answers the content type and the chunk file.
+    pub fn download(&self, statement_id: &str, index: usize, expires_ms: i64, signature: &str) -> Result<(&'static str, PathBuf)> {
+        let expected = self.sign(statement_id, index, expires_ms);
+        if !crate::signing::constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
+            return Err(Error::denied("The link's signature is not valid."));
+        }
+        if expires_ms < now_ms() {
+            return Err(Error::denied("The link has expired: fetch the chunk again for a fresh link."));
+        }
+        let entry = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get(statement_id).cloned();
+        let phase = entry.map(|entry| entry.phase.borrow().clone());
+        let Some(Phase::Succeeded(result)) = phase else {
+            return Err(Error::not_found(format!("Statement {statement_id} has no result (results are kept for one hour).")));
+        };
+        let file = result.chunks.get(index).and_then(|chunk| chunk.file.clone()).ok_or_else(|| Error::not_found(format!("chunk {index} does not exist")))?;
+        Ok((result.format.content_type(), file))
     }
 
     pub async fn cancel(&self, caller: &Caller, statement_id: &str) -> Result<()> {
@@ -254,7 +336,7 @@ impl Statements {
         }
     }
 
-    fn response(&self, statement_id: &str, entry: &Entry) -> StatementResponse {
+    fn response(&self, statement_id: &str, entry: &Entry, base_url: &str) -> StatementResponse {
         let status = |state: &str| StatementStatus { state: state.to_string(), error: None, sql_state: None };
         let expired = entry.finished_at.lock().unwrap_or_else(|p| p.into_inner()).is_some_and(|at| at.elapsed() >= RESULT_TTL);
         let phase = entry.phase.borrow().clone();
@@ -266,8 +348,8 @@ impl Statements {
             Phase::Succeeded(result) => StatementResponse {
                 statement_id: statement_id.to_string(),
                 status: status("SUCCEEDED"),
-                manifest: Some(result.manifest("JSON_ARRAY")),
-                result: result.data(statement_id, 0),
+                manifest: Some(result.manifest()),
+                result: self.result_data(statement_id, &result, 0, base_url),
             },
             Phase::Failed(error) => StatementResponse {
                 statement_id: statement_id.to_string(),
@@ -292,8 +374,8 @@ async fn run_statement(
     pool: crate::session::ExecutionPool,
     sql: String,
     context: StatementContext,
-    row_limit: Option<usize>,
-    byte_limit: Option<usize>,
+    disposition: Disposition,
+    (row_limit, byte_limit): (Option<usize>, Option<usize>),
 ) {
     let Ok(_slot) = pool.slots.clone().acquire_owned().await else {
         statements.finish(&entry, Phase::Failed(SqlError::internal("the warehouse stopped")), None).await;
@@ -312,7 +394,7 @@ async fn run_statement(
     let outcome = async {
         let output = statements.executor.run(&caller, &pool, &sql, &context).await?;
         let statement_type = output.statement_type;
-        let mut builder = ResultBuilder::new(&output.schema, row_limit, byte_limit);
+        let mut builder = ResultBuilder::new(output.schema.clone(), disposition, row_limit, byte_limit)?;
         let mut stream = output.stream;
         while let Some(batch) = stream.next().await {
             builder.push(&batch.map_err(SqlError::from_datafusion)?)?;
@@ -320,7 +402,7 @@ async fn run_statement(
                 break;
             }
         }
-        Ok::<_, SqlError>((builder.finish(), statement_type))
+        Ok::<_, SqlError>((builder.finish()?, statement_type))
     }
     .await;
     match outcome {

@@ -1,6 +1,7 @@
 //! `/api/2.0/sql/warehouses`, `/api/2.0/sql/statements` and `/api/2.0/sql/history/queries`.
 
 use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kiln_api::page::{PageCursor, effective_page_size, paginate};
@@ -26,6 +27,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route(&format!("{STATEMENTS}/{{id}}"), get(get_statement))
         .route(&format!("{STATEMENTS}/{{id}}/cancel"), post(cancel_statement))
         .route(&format!("{STATEMENTS}/{{id}}/result/chunks/{{chunk_index}}"), get(get_chunk))
+        .route(&format!("{STATEMENTS}/{{id}}/result/chunks/{{chunk_index}}/download"), get(download_chunk))
         .route("/api/2.0/sql/history/queries", get(list_queries))
 }
 
@@ -82,16 +84,26 @@ async fn delete_warehouse(State(state): State<AppState>, CallerExtractor(caller)
     Ok(empty())
 }
 
+/// How the client reached us (`http://host:port`), for external links; a proxy in front
+/// says so with the usual forwarding headers.
+fn base_url(headers: &HeaderMap) -> String {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty());
+    let scheme = header("x-forwarded-proto").unwrap_or("http");
+    let host = header("x-forwarded-host").or_else(|| header("host")).unwrap_or("127.0.0.1");
+    format!("{scheme}://{host}")
+}
+
 async fn execute_statement(
     State(state): State<AppState>,
     CallerExtractor(caller): CallerExtractor,
+    headers: HeaderMap,
     AppJson(request): AppJson<ExecuteStatementRequest>,
 ) -> Reply<StatementResponse> {
-    Ok(Json(state.statements.execute(&caller, request).await?))
+    Ok(Json(state.statements.execute(&caller, request, &base_url(&headers)).await?))
 }
 
-async fn get_statement(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Path(id): Path<String>) -> Reply<StatementResponse> {
-    Ok(Json(state.statements.get(&caller, &id).await?))
+async fn get_statement(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, headers: HeaderMap, Path(id): Path<String>) -> Reply<StatementResponse> {
+    Ok(Json(state.statements.get(&caller, &id, &base_url(&headers)).await?))
 }
 
 async fn cancel_statement(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Path(id): Path<String>) -> Reply<serde_json::Value> {
@@ -99,13 +111,42 @@ async fn cancel_statement(State(state): State<AppState>, CallerExtractor(caller)
     Ok(empty())
 }
 
+fn chunk_number(text: &str) -> Result<usize, Error> {
+    text.parse().map_err(|_| Error::invalid(format!("chunk_index must be a non-negative integer, got '{text}'")))
+}
+
 async fn get_chunk(
     State(state): State<AppState>,
     CallerExtractor(caller): CallerExtractor,
+    headers: HeaderMap,
     Path((id, chunk_index)): Path<(String, String)>,
 ) -> Reply<ResultData> {
-    let index: usize = chunk_index.parse().map_err(|_| Error::invalid(format!("chunk_index must be a non-negative integer, got '{chunk_index}'")))?;
-    Ok(Json(state.statements.chunk(&caller, &id, index).await?))
+    Ok(Json(state.statements.chunk(&caller, &id, chunk_number(&chunk_index)?, &base_url(&headers)).await?))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct DownloadQuery {
+    expires: i64,
+    signature: String,
+}
+
+/// An external link: authorized by its signature, not a token (clients must not send
+/// their token to it). Streams the chunk file.
+async fn download_chunk(
+    State(state): State<AppState>,
+    Path((id, chunk_index)): Path<(String, String)>,
+    Query(query): Query<DownloadQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    let (content_type, file) = state.statements.download(&id, chunk_number(&chunk_index)?, query.expires, &query.signature)?;
+    let opened = tokio::fs::File::open(&file).await.map_err(|e| Error::not_found(format!("result chunk {chunk_index} is gone: {e}")))?;
+    let length = opened.metadata().await.map(|m| m.len()).unwrap_or_default();
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(opened));
+    let response = axum::response::Response::builder()
+        .header(axum::http::header::CONTENT_TYPE, content_type)
+        .header(axum::http::header::CONTENT_LENGTH, length)
+        .body(body)
+        .map_err(|e| Error::internal(e.to_string()))?;
+    Ok(response)
 }
 
 async fn list_queries(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, RawQuery(raw): RawQuery) -> Reply<ListQueriesResponse> {
