@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Benchmark: TPC-H (22 queries) through the Statement Execution API vs in-process DataFusion
+# over the same Delta files, and the SELECT 1 round trip. Not a test.
+# Usage: scripts/bench-tpch.sh [scale=1] [iterations=3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scale="${1:-1}"; iterations="${2:-3}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kiln-target}"
+cargo build --release --bin kiln --example tpch_inprocess
+bin="$CARGO_TARGET_DIR/release/kiln"
+data="$(mktemp -d)"; port=18282
+token="dapi$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+KILN_ADMIN_TOKEN="$token" KILN_RATE_LIMITS=off KILN_SAMPLES_SCALE=0 KILN_LOG=warn "$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" >/dev/null &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/.well-known/databricks-config" >/dev/null && break; sleep 0.1; done
+"$bin" samples --data-dir "$data" --scale "$scale"
+schema="tpch_sf${scale//./_}"
+python3 bench/tpch/run.py "http://127.0.0.1:$port" "$token" "$schema" "$iterations" "$CARGO_TARGET_DIR/release/examples/tpch_inprocess"
