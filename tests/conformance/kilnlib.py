@@ -171,13 +171,17 @@ class KilnServer:
         return f"kiln exited early with code {code}; stderr:\n{self.stderr_tail()}"
 
 
-def _child_env(admin_token: str, rate_limits_off: bool) -> dict:
+def _child_env(admin_token: str, rate_limits_off: bool, samples: bool) -> dict:
     # DATABRICKS_* and KILN_* from the caller's shell must not leak into the child.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "KILN_"))}
     env["KILN_ADMIN_TOKEN"] = admin_token
     env["KILN_LOG"] = "warn"
     if rate_limits_off:
         env["KILN_RATE_LIMITS"] = "off"
+    # Generating the TPC-H samples costs seconds of CPU per server; only a config that asks
+    # for them (samples_scale = ...) gets them.
+    if not samples:
+        env["KILN_SAMPLES_SCALE"] = "0"
     return env
 
 
@@ -219,7 +223,7 @@ def start_kiln(binary: str, workdir: Path, config_toml: Optional[str] = None) ->
     with open(workdir / "stdout.log", "wb") as stdout, open(workdir / "stderr.log", "wb") as stderr:
         process = subprocess.Popen(
             args,
-            env=_child_env(admin_token, rate_limits_off=config_toml is None),
+            env=_child_env(admin_token, rate_limits_off=config_toml is None, samples="samples_scale" in (config_toml or "")),
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=stderr,

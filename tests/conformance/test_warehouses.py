@@ -352,7 +352,7 @@ def test_query_history_records_each_statement(admin, warehouses, admin_name):
     runner = SqlClient(admin, warehouse.id)
     table = f"main.default.{uc_name('kiln_history')}"
     statements = {
-        "select": f"SELECT 'one' AS v UNION ALL SELECT 'two'",
+        "select": "SELECT 'one' AS v UNION ALL SELECT 'two'",
         "create": f"CREATE TABLE {table} (id BIGINT)",
         "insert": f"INSERT INTO {table} VALUES (1), (2), (3)",
         "failed": "SELECT * FROM main.default.kiln_history_no_such_table",

@@ -148,7 +148,7 @@ pub async fn resolve_table(access: &Access, parts: &[String; 3]) -> Result<Secur
         Err(error) if error.code.status() == 404 => return Err(not_found()),
         Err(error) => return Err(SqlError::from_core(error)),
     };
-    if !access.uc.authz().may_see(&access.caller, &path).await.map_err(SqlError::from_core)? {
+    if !access.uc.authz().may_address(&access.caller, &path).await.map_err(SqlError::from_core)? {
         return Err(not_found());
     }
     Ok(path)

@@ -16,3 +16,4 @@ pub mod results;
 pub mod statements;
 pub mod samples;
 pub mod signing;
+pub mod history;

@@ -180,7 +180,7 @@ impl ResultBuilder {
                 .columns()
                 .iter()
                 .zip(&formatters)
-                .map(|(column, formatter)| (!column.is_null(row_index)).then(|| value_text(column.data_type(), formatter, row_index)))
+                .map(|(column, formatter)| (!is_null(column.as_ref(), row_index)).then(|| value_text(column.data_type(), formatter, row_index)))
                 .collect();
             let encoded = match self.set.format {
                 Format::Csv => csv_line(&row),
@@ -321,6 +321,11 @@ fn arrow_stream(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>, 
     writer.finish().map_err(failed)?;
     drop(writer);
     Ok(bytes)
+}
+
+/// `NullArray` (an untyped NULL) has no null buffer, so ask for its logical nulls.
+fn is_null(column: &dyn Array, row: usize) -> bool {
+    column.data_type() == &DataType::Null || column.is_null(row)
 }
 
 /// Arrow's display text, except where Databricks spells values differently.

@@ -77,10 +77,12 @@ pub async fn create_tpch(uc: &UnityCatalog, scale: f64, schema_name: &str) -> Re
     store.insert_securable(&schema).await.map_err(core)?;
     let base = SecurablePath { nodes: vec![metastore.leaf().clone(), catalog, schema.clone()] };
     for (name, arrow_schema, batches) in tables(scale) {
+        // Registered once loaded, so nobody reads a half-written table.
         let table = table_record(&base, name, &arrow_schema)?;
-        store.insert_securable(&table).await.map_err(core)?;
-        if let Err(error) = load_table(uc, &table, arrow_schema, batches).await {
-            let _ = store.delete_securable(&schema.id).await;
+        let loaded = load_table(uc, &table, arrow_schema, batches).await;
+        if let Err(error) = loaded.and(store.insert_securable(&table).await.map_err(core)) {
+            let _ = std::fs::remove_dir_all(uc.storage_dir(&table.id));
+            uc.delete(&SecurablePath { nodes: base.nodes.clone() }).await.map_err(SqlError::from_core)?;
             return Err(error);
         }
     }

@@ -6,6 +6,14 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::coop::CooperativeExec;
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::catalog::view::ViewTable;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
@@ -50,6 +58,8 @@ pub fn session_state(pool: &ExecutionPool, access: Arc<Access>, catalog: &str, s
         .with_default_catalog_and_schema(catalog, schema);
     let options = config.options_mut();
     options.sql_parser.enable_ident_normalization = true;
+    // As in Spark, `2.5` is DECIMAL(2,1), not DOUBLE.
+    options.sql_parser.parse_float_as_decimal = true;
     options.sql_parser.dialect = datafusion::common::config::Dialect::Databricks;
     // delta-rs works around a panic with dictionary join keys this way.
     options.optimizer.hash_join_inlist_pushdown_max_size = 0;
@@ -61,10 +71,12 @@ pub fn session_state(pool: &ExecutionPool, access: Arc<Access>, catalog: &str, s
         .with_default_features()
         .with_catalog_list(Arc::new(GovernedCatalogs::new(access)))
         .with_query_planner(DeltaPlanner::new())
+        .with_physical_optimizer_rules(physical_optimizer_rules())
         .build();
     for (name, value) in [("current_user", user), ("current_catalog", catalog.to_string()), ("current_schema", schema.to_string())] {
         state.register_udf(Arc::new(ScalarUDF::from(SessionValue::new(name, value))))?;
     }
+    state.register_udtf("range", Arc::new(SparkRange));
     Ok(state)
 }
 
@@ -97,5 +109,71 @@ impl ScalarUDFImpl for SessionValue {
 
     fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(self.value.clone()))))
+    }
+}
+
+/// The runtime statements run on, apart from the one serving HTTP: CPU-heavy queries then
+/// cannot starve request handling (polls, cancels, other APIs). It lives for the process.
+pub fn query_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map(NonZeroUsize::get).unwrap_or(2);
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cores)
+            .thread_name("kiln-query")
+            .enable_all()
+            .build()
+            .expect("the query runtime starts")
+    })
+}
+
+/// DataFusion's physical optimizer rules, then [`YieldEverywhere`].
+fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    let mut rules = PhysicalOptimizer::new().rules;
+    rules.push(Arc::new(YieldEverywhere));
+    rules
+}
+
+/// Makes every operator's stream give way to the scheduler now and then. DataFusion does so
+/// at scans and exchanges, but an operator that makes many batches from few (a cross join)
+/// can then run for minutes without yielding, and a canceled statement's task is only
+/// dropped when it yields. The cost is a budget check per batch.
+#[derive(Debug)]
+struct YieldEverywhere;
+
+impl PhysicalOptimizerRule for YieldEverywhere {
+    fn optimize(&self, plan: Arc<dyn ExecutionPlan>, _config: &ConfigOptions) -> DfResult<Arc<dyn ExecutionPlan>> {
+        plan.transform_up(|node| {
+            if node.name() == "CooperativeExec" {
+                return Ok(Transformed::no(node));
+            }
+            Ok(Transformed::yes(Arc::new(CooperativeExec::new(node)) as Arc<dyn ExecutionPlan>))
+        })
+        .map(|transformed| transformed.data)
+    }
+
+    fn name(&self) -> &str {
+        "YieldEverywhere"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+/// `range(end)`, `range(start, end[, step])` as Spark has it: one BIGINT column `id`
+/// (DataFusion's own `range` names it `value`).
+#[derive(Debug)]
+struct SparkRange;
+
+impl TableFunctionImpl for SparkRange {
+    fn call_with_args(&self, args: TableFunctionArgs) -> DfResult<Arc<dyn TableProvider>> {
+        use datafusion::logical_expr::{LogicalPlanBuilder, col};
+        let exprs = args.exprs();
+        // Spark's optional fourth argument is a partition count, which has no meaning here.
+        let exprs = &exprs[..exprs.len().min(3)];
+        let values = datafusion::functions_table::generate_series::RangeFunc {}.call_with_args(TableFunctionArgs::new(exprs, args.session()))?;
+        let plan = LogicalPlanBuilder::scan("range", datafusion::datasource::provider_as_source(values), None)?.project(vec![col("value").alias("id")])?.build()?;
+        Ok(Arc::new(ViewTable::new(plan, None)))
     }
 }

@@ -21,6 +21,7 @@ use tokio::sync::watch;
 
 use crate::error::SqlError;
 use crate::exec::{Executor, StatementContext};
+use crate::history::QueryLog;
 use crate::results::{Disposition, Format, ResultBuilder, ResultSet};
 use crate::types;
 use crate::warehouses::Warehouses;
@@ -65,6 +66,7 @@ pub struct Statements {
     results_dir: PathBuf,
     /// Signs external links.
     link_key: Arc<Vec<u8>>,
+    history: QueryLog,
 }
 
 /// The request's options, checked.
@@ -131,7 +133,8 @@ fn parameters(request: &ExecuteStatementRequest) -> Result<Vec<(String, ScalarVa
 
 impl Statements {
     pub fn new(executor: Executor, warehouses: Warehouses, store: Arc<dyn Store>, results_dir: PathBuf, link_key: &[u8]) -> Statements {
-        Statements { executor, warehouses, store, entries: Arc::default(), results_dir, link_key: Arc::new(link_key.to_vec()) }
+        let history = QueryLog::start(store.clone());
+        Statements { executor, warehouses, store, entries: Arc::default(), results_dir, link_key: Arc::new(link_key.to_vec()), history }
     }
 
     /// Forgets results older than an hour, every minute.
@@ -178,13 +181,13 @@ impl Statements {
             user_name: caller.name().to_string(),
             query_text: request.statement.clone(),
             status: "QUEUED".to_string(),
-            statement_type: "OTHER".to_string(),
+            statement_type: statement_type_of(&request.statement).to_string(),
             error_message: None,
             start_time_ms: now_ms(),
             end_time_ms: None,
             rows_produced: None,
         };
-        self.store.upsert_query(&record).await?;
+        self.history.report(record.clone());
         let (phase, mut watcher) = watch::channel(Phase::Pending);
         let entry = Arc::new(Entry { owner_id: caller.id(), phase, task: Mutex::new(None), finished_at: Mutex::new(None), record: Mutex::new(record) });
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(statement_id.clone(), entry.clone());
@@ -195,7 +198,7 @@ impl Statements {
             Disposition::Inline
         };
         let limits = (options.row_limit, options.byte_limit);
-        let task = tokio::spawn(run_statement(self.clone(), entry.clone(), caller.clone(), pool, request.statement.clone(), context, disposition, limits));
+        let task = crate::session::query_runtime().spawn(run_statement(self.clone(), entry.clone(), caller.clone(), pool, request.statement.clone(), context, disposition, limits));
         *entry.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task.abort_handle());
 
         let finished = tokio::time::timeout(options.wait, watcher.wait_for(Phase::is_final)).await.is_ok();
@@ -320,7 +323,12 @@ impl Statements {
             }
             record.clone()
         };
-        // The first final state wins: a cancel racing a finish does not overwrite it.
+        // The first final state wins: a cancel racing a finish does not overwrite it. The
+        // history hears of it first, so a listing after the client sees the state shows it.
+        let is_first = !entry.phase.borrow().is_final();
+        if is_first {
+            self.history.report(record);
+        }
         let changed = entry.phase.send_if_modified(|current| {
             if current.is_final() {
                 return false;
@@ -330,9 +338,6 @@ impl Statements {
         });
         if changed {
             *entry.finished_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
-            if let Err(error) = self.store.upsert_query(&record).await {
-                tracing::warn!(%error, query = %record.query_id, "could not record the end of a query");
-            }
         }
     }
 
@@ -388,9 +393,12 @@ async fn run_statement(
         }
         false
     });
-    if let Ok(mut record) = entry.record.lock() {
+    let running = {
+        let mut record = entry.record.lock().unwrap_or_else(|p| p.into_inner());
         record.status = "RUNNING".to_string();
-    }
+        record.clone()
+    };
+    statements.history.report(running);
     let outcome = async {
         let output = statements.executor.run(&caller, &pool, &sql, &context).await?;
         let statement_type = output.statement_type;
@@ -424,6 +432,7 @@ impl Statements {
             Some(n) if n <= 0 || n as usize >= MAX_HISTORY_PAGE => return Err(Error::invalid(format!("max_results must be between 1 and {}, got {n}", MAX_HISTORY_PAGE - 1))),
             Some(n) => n as usize,
         };
+        self.history.flush().await;
         let offset = match query.page_token.as_deref().filter(|t| !t.is_empty()) {
             Some(token) => PageCursor::decode(token).ok_or_else(|| Error::invalid("page_token is not a token this server issued"))?.offset,
             None => 0,
@@ -491,5 +500,30 @@ fn query_info(record: QueryRecord) -> kiln_api::sql::QueryInfo {
         rows_produced: record.rows_produced,
         error_message: record.error_message,
         is_final,
+    }
+}
+
+/// The query-history statement type, from the statement's first word.
+pub fn statement_type_of(sql: &str) -> &'static str {
+    let first = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default().to_ascii_uppercase();
+    match first.as_str() {
+        "SELECT" | "WITH" | "VALUES" | "FROM" | "TABLE" => "SELECT",
+        "INSERT" => "INSERT",
+        "UPDATE" => "UPDATE",
+        "DELETE" => "DELETE",
+        "MERGE" => "MERGE",
+        "CREATE" => "CREATE",
+        "DROP" => "DROP",
+        "ALTER" => "ALTER",
+        "GRANT" => "GRANT",
+        "REVOKE" => "REVOKE",
+        "SHOW" => "SHOW",
+        "DESCRIBE" | "DESC" => "DESCRIBE",
+        "USE" => "USE",
+        "EXPLAIN" => "EXPLAIN",
+        "SET" => "SET",
+        "TRUNCATE" => "TRUNCATE",
+        "OPTIMIZE" => "OPTIMIZE",
+        _ => "OTHER",
     }
 }

@@ -18,8 +18,9 @@ pub fn type_text(data_type: &DataType) -> String {
         DataType::Int8 => "tinyint".to_string(),
         DataType::Int16 | DataType::UInt8 => "smallint".to_string(),
         DataType::Int32 | DataType::UInt16 => "int".to_string(),
-        DataType::Int64 | DataType::UInt32 => "bigint".to_string(),
-        DataType::UInt64 => "decimal(20,0)".to_string(),
+        // Unsigned 64-bit values come from counters such as row_number(); Spark types those
+        // as integers, and so does Delta.
+        DataType::Int64 | DataType::UInt32 | DataType::UInt64 => "bigint".to_string(),
         DataType::Float16 | DataType::Float32 => "float".to_string(),
         DataType::Float64 => "double".to_string(),
         DataType::Decimal32(p, s) | DataType::Decimal64(p, s) | DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
@@ -68,10 +69,10 @@ pub fn manifest_type_name(data_type: &DataType) -> &'static str {
         DataType::Int8 => "BYTE",
         DataType::Int16 | DataType::UInt8 => "SHORT",
         DataType::Int32 | DataType::UInt16 => "INT",
-        DataType::Int64 | DataType::UInt32 => "LONG",
+        DataType::Int64 | DataType::UInt32 | DataType::UInt64 => "LONG",
         DataType::Float16 | DataType::Float32 => "FLOAT",
         DataType::Float64 => "DOUBLE",
-        DataType::UInt64 | DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..) => "DECIMAL",
+        DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..) => "DECIMAL",
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => "BINARY",
         DataType::Date32 | DataType::Date64 => "DATE",
         DataType::Timestamp(..) => "TIMESTAMP",
@@ -89,7 +90,6 @@ pub fn manifest_type_name(data_type: &DataType) -> &'static str {
 pub fn decimal_parts(data_type: &DataType) -> Option<(i32, i32)> {
     match data_type {
         DataType::Decimal32(p, s) | DataType::Decimal64(p, s) | DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => Some((i32::from(*p), i32::from(*s))),
-        DataType::UInt64 => Some((20, 0)),
         DataType::Dictionary(_, value) => decimal_parts(value),
         _ => None,
     }
@@ -100,7 +100,7 @@ pub fn spark_type_json(data_type: &DataType) -> serde_json::Value {
     use serde_json::json;
     match data_type {
         DataType::Int32 | DataType::UInt16 => json!("integer"),
-        DataType::Int64 | DataType::UInt32 => json!("long"),
+        DataType::Int64 | DataType::UInt32 | DataType::UInt64 => json!("long"),
         DataType::Int16 | DataType::UInt8 => json!("short"),
         DataType::Int8 => json!("byte"),
         DataType::List(field) | DataType::LargeList(field) | DataType::ListView(field) | DataType::LargeListView(field) | DataType::FixedSizeList(field, _) => {

@@ -63,6 +63,9 @@ pub struct Warehouses {
     authz: Authz,
     /// Pools of running warehouses, by id.
     pools: Arc<Mutex<HashMap<String, ExecutionPool>>>,
+    /// When each warehouse last ran a statement; kept in memory so a statement costs no
+    /// write (the stored time is updated on state changes).
+    activity: Arc<Mutex<HashMap<String, i64>>>,
     spill_dir: PathBuf,
     /// Host and port for the JDBC/ODBC fields.
     listen: String,
@@ -70,7 +73,7 @@ pub struct Warehouses {
 
 impl Warehouses {
     pub fn new(store: Arc<dyn Store>, authz: Authz, spill_dir: PathBuf, listen: String) -> Warehouses {
-        Warehouses { store, authz, pools: Arc::default(), spill_dir, listen }
+        Warehouses { store, authz, pools: Arc::default(), activity: Arc::default(), spill_dir, listen }
     }
 
     /// Creates the default warehouse on a workspace's first start; admins own it and every
@@ -116,7 +119,9 @@ impl Warehouses {
             let spec = spec_of(&record);
             let minutes = i64::from(spec.auto_stop_mins.unwrap_or(120));
             let busy = self.pools.lock().unwrap_or_else(|p| p.into_inner()).get(&record.id).is_some_and(|pool| pool.slots.available_permits() < pool_capacity(&record));
-            if record.state == RUNNING && minutes > 0 && !busy && now - record.last_activity_ms >= minutes * 60_000 {
+            let recent = self.activity.lock().unwrap_or_else(|p| p.into_inner()).get(&record.id).copied().unwrap_or_default();
+            let last_activity = record.last_activity_ms.max(recent);
+            if record.state == RUNNING && minutes > 0 && !busy && now - last_activity >= minutes * 60_000 {
                 tracing::info!(warehouse = %record.id, minutes, "stopping idle warehouse");
                 self.transition(&record.id, STOPPED).await?;
             }
@@ -247,16 +252,13 @@ impl Warehouses {
             other => other?,
         };
         self.ensure_started(&record).await?;
-        self.touch(id).await?;
+        self.touch(id);
         self.pools.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned().ok_or_else(|| Error::internal(format!("warehouse {id} has no execution pool")))
     }
 
     /// Marks activity so auto-stop counts from now.
-    pub async fn touch(&self, id: &str) -> Result<()> {
-        let mut record = self.load(id).await?;
-        record.last_activity_ms = now_ms();
-        self.store.update_warehouse(&record).await?;
-        Ok(())
+    pub fn touch(&self, id: &str) {
+        self.activity.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), now_ms());
     }
 
     async fn ensure_started(&self, record: &WarehouseRecord) -> Result<()> {

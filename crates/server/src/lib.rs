@@ -62,7 +62,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         // In the background: the workspace is usable while the sample tables load.
         let uc = state.uc.clone();
         let scale = config.samples_scale;
-        tokio::spawn(async move {
+        kiln_engine::session::query_runtime().spawn(async move {
             if let Err(error) = kiln_engine::samples::create_tpch(&uc, scale, "tpch").await {
                 tracing::warn!(%error, "could not create the TPC-H sample tables");
             }

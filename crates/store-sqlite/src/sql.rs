@@ -99,23 +99,26 @@ impl SqlStore for SqliteStore {
         Ok(result.rows_affected() > 0)
     }
 
-    async fn upsert_query(&self, query: &QueryRecord) -> StoreResult<()> {
-        sqlx::query(AssertSqlSafe(format!("INSERT OR REPLACE INTO sql_queries ({QUERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")))
-            .bind(&query.query_id)
-            .bind(&query.warehouse_id)
-            .bind(query.user_id)
-            .bind(&query.user_name)
-            .bind(&query.query_text)
-            .bind(&query.status)
-            .bind(&query.statement_type)
-            .bind(&query.error_message)
-            .bind(query.start_time_ms)
-            .bind(query.end_time_ms)
-            .bind(query.rows_produced)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
+    async fn upsert_queries(&self, queries: &[QueryRecord]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for query in queries {
+            sqlx::query(AssertSqlSafe(format!("INSERT OR REPLACE INTO sql_queries ({QUERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")))
+                .bind(&query.query_id)
+                .bind(&query.warehouse_id)
+                .bind(query.user_id)
+                .bind(&query.user_name)
+                .bind(&query.query_text)
+                .bind(&query.status)
+                .bind(&query.statement_type)
+                .bind(&query.error_message)
+                .bind(query.start_time_ms)
+                .bind(query.end_time_ms)
+                .bind(query.rows_produced)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
     }
 
     async fn list_queries(&self, filter: &QueryFilter, offset: usize, limit: usize) -> StoreResult<Vec<QueryRecord>> {

@@ -134,8 +134,8 @@ pub trait SqlStore: Send + Sync {
     /// Replaces name, state, spec and activity time; [`StoreError::NotFound`] when absent.
     async fn update_warehouse(&self, warehouse: &WarehouseRecord) -> StoreResult<()>;
     async fn delete_warehouse(&self, id: &str) -> StoreResult<bool>;
-    /// Inserts or replaces a query history entry by `query_id`.
-    async fn upsert_query(&self, query: &QueryRecord) -> StoreResult<()>;
+    /// Inserts or replaces query history entries by `query_id`, all in one transaction.
+    async fn upsert_queries(&self, queries: &[QueryRecord]) -> StoreResult<()>;
     /// Matching queries, newest start first, skipping `offset`, at most `limit`.
     async fn list_queries(&self, filter: &QueryFilter, offset: usize, limit: usize) -> StoreResult<Vec<QueryRecord>>;
 }

@@ -14,7 +14,8 @@ macro_rules! store_conformance_suite {
             update_and_delete_principal, group_membership, tokens_round_trip,
             oauth_secrets_round_trip, acl_set_merge_and_cascade, audit_append_and_filter,
             settings_init_once, securables_tree_round_trip, securable_names_unique_per_parent_and_kind,
-            deleting_a_securable_cascades, grants_change_idempotently);
+            deleting_a_securable_cascades, grants_change_idempotently, warehouses_round_trip,
+            query_history_upserts_and_filters);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -304,4 +305,66 @@ pub async fn grants_change_idempotently(store: &dyn Store) {
     assert_eq!(on_table, vec![grant("t", "bob@example.com", "MODIFY")]);
     let dangling = grant("no-such-securable", "bob@example.com", "SELECT");
     assert!(store.change_grants(&[dangling], &[]).await.is_err(), "a grant needs its securable");
+}
+
+fn warehouse(id: &str, name: &str, created_at_ms: i64) -> WarehouseRecord {
+    WarehouseRecord {
+        id: id.to_string(),
+        name: name.to_string(),
+        state: "RUNNING".to_string(),
+        spec: serde_json::json!({"cluster_size": "Small"}),
+        creator_name: "alice@example.com".to_string(),
+        created_at_ms,
+        last_activity_ms: created_at_ms,
+    }
+}
+
+pub async fn warehouses_round_trip(store: &dyn Store) {
+    store.insert_warehouse(&warehouse("w2", "Second", 2)).await.expect("insert");
+    store.insert_warehouse(&warehouse("w1", "First", 1)).await.expect("insert");
+    assert!(matches!(store.insert_warehouse(&warehouse("w3", "FIRST", 3)).await, Err(StoreError::AlreadyExists(_))), "names are unique, any case");
+    let ids: Vec<String> = store.list_warehouses().await.expect("list").into_iter().map(|w| w.id).collect();
+    assert_eq!(ids, vec!["w1", "w2"], "oldest first");
+    let mut stopped = warehouse("w1", "First renamed", 1);
+    stopped.state = "STOPPED".to_string();
+    stopped.last_activity_ms = 9;
+    store.update_warehouse(&stopped).await.expect("update");
+    assert_eq!(store.get_warehouse("w1").await.expect("get"), Some(stopped));
+    assert!(matches!(store.update_warehouse(&warehouse("nope", "x", 0)).await, Err(StoreError::NotFound(_))));
+    assert!(store.delete_warehouse("w1").await.expect("delete"));
+    assert!(!store.delete_warehouse("w1").await.expect("delete again"));
+    assert_eq!(store.get_warehouse("w1").await.expect("get"), None);
+}
+
+fn query(id: &str, user_id: i64, status: &str, start_time_ms: i64) -> QueryRecord {
+    QueryRecord {
+        query_id: id.to_string(),
+        warehouse_id: "w1".to_string(),
+        user_id,
+        user_name: format!("user{user_id}"),
+        query_text: "SELECT 1".to_string(),
+        status: status.to_string(),
+        statement_type: "SELECT".to_string(),
+        error_message: None,
+        start_time_ms,
+        end_time_ms: None,
+        rows_produced: None,
+    }
+}
+
+pub async fn query_history_upserts_and_filters(store: &dyn Store) {
+    store.upsert_queries(&[query("q1", 1, "RUNNING", 10), query("q2", 2, "FINISHED", 20), query("q3", 1, "FAILED", 30)]).await.expect("upsert");
+    let finished = QueryRecord { end_time_ms: Some(15), rows_produced: Some(1), ..query("q1", 1, "FINISHED", 10) };
+    store.upsert_queries(std::slice::from_ref(&finished)).await.expect("replace");
+    let all: Vec<String> = store.list_queries(&QueryFilter::default(), 0, 10).await.expect("list").into_iter().map(|q| q.query_id).collect();
+    assert_eq!(all, vec!["q3", "q2", "q1"], "newest first");
+    let user1 = QueryFilter { user_ids: vec![1], ..Default::default() };
+    let mine = store.list_queries(&user1, 0, 10).await.expect("list");
+    assert_eq!(mine.iter().map(|q| q.query_id.as_str()).collect::<Vec<_>>(), vec!["q3", "q1"]);
+    assert_eq!(mine[1], finished);
+    let by_status = QueryFilter { statuses: vec!["FINISHED".to_string()], start_time_from_ms: Some(15), ..Default::default() };
+    let ids: Vec<String> = store.list_queries(&by_status, 0, 10).await.expect("list").into_iter().map(|q| q.query_id).collect();
+    assert_eq!(ids, vec!["q2"]);
+    let paged: Vec<String> = store.list_queries(&QueryFilter::default(), 1, 1).await.expect("list").into_iter().map(|q| q.query_id).collect();
+    assert_eq!(paged, vec!["q2"]);
 }

@@ -216,6 +216,18 @@ impl Authz {
         Ok(uc::Evaluation::new(&caller.principal, path, &grants).may_see())
     }
 
+    /// Whether the caller may learn that the leaf exists when it names it directly (a get, a
+    /// SQL reference): what it may see, or anything inside containers it may enter, so the
+    /// answer can name the privilege it lacks. Lists show only what [`Authz::may_see`] allows.
+    pub async fn may_address(&self, caller: &Caller, path: &SecurablePath) -> Result<bool> {
+        if caller.is_admin() {
+            return Ok(true);
+        }
+        let grants = self.store.list_grants(&path.ids()).await?;
+        let evaluation = uc::Evaluation::new(&caller.principal, path, &grants);
+        Ok(evaluation.may_see() || evaluation.may_enter_containers())
+    }
+
     /// Privileges the caller effectively holds on the leaf of `path`.
     pub async fn privileges_on(&self, caller: &Caller, path: &SecurablePath) -> Result<Vec<Privilege>> {
         let grants = self.store.list_grants(&path.ids()).await?;

@@ -247,15 +247,37 @@ impl<'a> Evaluation<'a> {
         (!self.holds(privilege, leaf)).then_some(Missing { privilege, depth: leaf })
     }
 
-    /// May the principal see that the leaf exists: metastore admin, owner of it or a
-    /// container, or any grant on it or above it inside its catalog.
+    /// May the principal learn that the leaf exists: metastore admins and owners (of it or
+    /// a container) may; BROWSE on a container shows what is inside; otherwise it takes a
+    /// privilege that works on the leaf: any grant on a catalog or schema itself, USE SCHEMA
+    /// for a schema, SELECT or MODIFY for a table, READ or WRITE VOLUME for a volume,
+    /// EXECUTE for a function (MANAGE for any of them).
     pub fn may_see(&self) -> bool {
         let leaf = self.path.nodes.len() - 1;
-        if self.administers(leaf) {
+        let node = &self.path.nodes[leaf];
+        if node.kind == SecurableKind::Metastore || self.administers(leaf) || self.granted(Privilege::Browse, leaf) {
             return true;
         }
-        let ids: Vec<&str> = self.path.nodes[1.min(leaf)..].iter().map(|node| node.id.as_str()).collect();
-        self.grants.iter().any(|grant| ids.contains(&grant.securable_id.as_str()) && is_grantee(self.principal, &grant.principal))
+        let direct = self.grants.iter().any(|grant| grant.securable_id == node.id && is_grantee(self.principal, &grant.principal));
+        let working: &[Privilege] = match node.kind {
+            SecurableKind::Metastore | SecurableKind::Catalog => &[],
+            SecurableKind::Schema => &[Privilege::UseSchema],
+            SecurableKind::Table => &[Privilege::Select, Privilege::Modify, Privilege::Manage],
+            SecurableKind::Volume => &[Privilege::ReadVolume, Privilege::WriteVolume, Privilege::Manage],
+            SecurableKind::Function => &[Privilege::Execute, Privilege::Manage],
+        };
+        (direct && matches!(node.kind, SecurableKind::Catalog | SecurableKind::Schema)) || working.iter().any(|privilege| self.granted(*privilege, leaf))
+    }
+
+    /// Holds USE CATALOG and USE SCHEMA on every container above the leaf: such a caller
+    /// may learn that objects inside exist, and is told which privilege it lacks.
+    pub fn may_enter_containers(&self) -> bool {
+        let leaf = self.path.nodes.len() - 1;
+        self.path.nodes[..leaf].iter().enumerate().skip(1).all(|(depth, node)| match node.kind {
+            SecurableKind::Catalog => self.holds(Privilege::UseCatalog, depth),
+            SecurableKind::Schema => self.holds(Privilege::UseSchema, depth),
+            _ => true,
+        }) && leaf >= 2
     }
 
     /// Privileges held on the leaf (ownership and admin expand to every applicable one).

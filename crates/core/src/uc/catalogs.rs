@@ -67,7 +67,7 @@ impl UnityCatalog {
     }
 
     pub async fn get_schema(&self, caller: &Caller, full_name: &str) -> Result<SchemaInfo> {
-        let path = self.resolve(caller, SecurableKind::Schema, "full_name", full_name).await?;
+        let path = self.resolve_readable(caller, SecurableKind::Schema, "full_name", full_name).await?;
         Ok(self.schema_info(&path))
     }
 

@@ -131,8 +131,26 @@ impl UnityCatalog {
     pub async fn resolve(&self, caller: &Caller, kind: SecurableKind, field: &str, full_name: &str) -> Result<SecurablePath> {
         let parts = names::split_full_name(field, kind, full_name)?;
         let path = self.lookup(kind, &parts).await?;
-        if !self.authz.may_see(caller, &path).await? {
+        if !self.authz.may_address(caller, &path).await? {
             return Err(does_not_exist(kind, &parts.join(".")));
+        }
+        Ok(path)
+    }
+
+    /// Like [`resolve`](Self::resolve), for reading the securable's metadata (a REST get):
+    /// it also takes a privilege that works on it (SELECT on a table, USE SCHEMA on a
+    /// schema, ...), and the denial names that privilege.
+    pub async fn resolve_readable(&self, caller: &Caller, kind: SecurableKind, field: &str, full_name: &str) -> Result<SecurablePath> {
+        let path = self.resolve(caller, kind, field, full_name).await?;
+        if !self.authz.may_see(caller, &path).await? {
+            let privilege = match kind {
+                SecurableKind::Catalog | SecurableKind::Metastore => Privilege::UseCatalog,
+                SecurableKind::Schema => Privilege::UseSchema,
+                SecurableKind::Table => Privilege::Select,
+                SecurableKind::Volume => Privilege::ReadVolume,
+                SecurableKind::Function => Privilege::Execute,
+            };
+            self.authz.require_privilege(caller, "uc.get", &path, privilege).await?;
         }
         Ok(path)
     }

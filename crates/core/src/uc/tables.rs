@@ -73,7 +73,7 @@ impl UnityCatalog {
     }
 
     pub async fn get_table(&self, caller: &Caller, full_name: &str) -> Result<TableInfo> {
-        let path = self.resolve(caller, SecurableKind::Table, "full_name", full_name).await?;
+        let path = self.resolve_readable(caller, SecurableKind::Table, "full_name", full_name).await?;
         Ok(self.table_info(&path, true))
     }
 
@@ -86,7 +86,7 @@ impl UnityCatalog {
             Some(table) => {
                 let mut path = schema;
                 path.nodes.push(table);
-                self.authz().may_see(caller, &path).await
+                self.authz().may_address(caller, &path).await
             }
         }
     }

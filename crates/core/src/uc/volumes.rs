@@ -37,7 +37,7 @@ impl UnityCatalog {
     }
 
     pub async fn get_volume(&self, caller: &Caller, full_name: &str) -> Result<VolumeInfo> {
-        let path = self.resolve(caller, SecurableKind::Volume, "name", full_name).await?;
+        let path = self.resolve_readable(caller, SecurableKind::Volume, "name", full_name).await?;
         Ok(self.volume_info(&path))
     }
 

@@ -139,9 +139,9 @@ impl Run<'_> {
         match &statement {
             Statement::Query(_) | Statement::Explain { .. } => {
                 rewrite_time_travel(&mut statement)?;
-                let aliases = alias_names(&statement);
+                let names = output_names(&statement);
                 let state = self.session(HashSet::new())?;
-                let plan = restore_alias_case(self.plan(&state, statement).await?, &aliases)?;
+                let plan = rename_outputs(self.plan(&state, statement).await?, &names)?;
                 self.stream(state, plan, "SELECT").await
             }
             Statement::Insert(insert) => {
@@ -197,39 +197,60 @@ impl Run<'_> {
     }
 }
 
-/// The aliases of a query's outermost SELECT list, as written.
-fn alias_names(statement: &Statement) -> Vec<String> {
+/// The names Databricks gives the outermost SELECT's columns: an alias as written
+/// (`AS totalAmount`), or for an unaliased expression its SQL text (`'a'` is named `a`,
+/// `upper(name)` stays `upper(name)`); `None` keeps the planner's name (plain columns).
+/// Empty when the list has a `*`, whose columns cannot be matched by position.
+fn output_names(statement: &Statement) -> Vec<Option<String>> {
     use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr};
     let Statement::Query(query) = statement else { return Vec::new() };
     let SetExpr::Select(select) = query.body.as_ref() else { return Vec::new() };
-    select
-        .projection
-        .iter()
-        .filter_map(|item| match item {
+    let mut names = Vec::with_capacity(select.projection.len());
+    for item in &select.projection {
+        names.push(match item {
             SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
-            _ => None,
-        })
-        .collect()
+            SelectItem::UnnamedExpr(Expr::Identifier(_) | Expr::CompoundIdentifier(_)) => None,
+            SelectItem::UnnamedExpr(Expr::Value(value)) => Some(match &value.value {
+                Value::SingleQuotedString(text) | Value::DoubleQuotedString(text) => text.clone(),
+                other => other.to_string(),
+            }),
+            SelectItem::UnnamedExpr(other) => Some(other.to_string()),
+            _ => return Vec::new(),
+        });
+    }
+    names
 }
 
-/// Identifiers are case-insensitive, so DataFusion folds them to lower case, but Databricks
-/// names result columns by their aliases as written (`AS totalAmount`).
-fn restore_alias_case(plan: LogicalPlan, aliases: &[String]) -> Result<LogicalPlan, SqlError> {
+/// Renames the plan's output columns to [`output_names`] (DataFusion folds identifiers to
+/// lower case and names expressions in its own spelling, such as `Int64(1)`).
+fn rename_outputs(plan: LogicalPlan, names: &[Option<String>]) -> Result<LogicalPlan, SqlError> {
     use datafusion::common::Column;
     use datafusion::logical_expr::{Expr as DfExpr, LogicalPlanBuilder};
-    let renamed: Vec<Option<&String>> =
-        plan.schema().fields().iter().map(|field| aliases.iter().find(|alias| alias.to_lowercase() == *field.name() && *alias != field.name())).collect();
-    if renamed.iter().all(Option::is_none) {
+    let fields = plan.schema().fields();
+    if names.len() != fields.len() {
+        return Ok(plan);
+    }
+    let mut taken: HashSet<String> = HashSet::new();
+    let wanted: Vec<Option<String>> = names
+        .iter()
+        .zip(fields.iter())
+        .map(|(name, field)| {
+            let chosen = name.clone().filter(|n| n != field.name() && !taken.contains(n)).unwrap_or_else(|| field.name().clone());
+            taken.insert(chosen.clone());
+            (chosen != *field.name()).then_some(chosen)
+        })
+        .collect();
+    if wanted.iter().all(Option::is_none) {
         return Ok(plan);
     }
     let columns: Vec<DfExpr> = plan
         .schema()
         .iter()
-        .zip(renamed)
-        .map(|((qualifier, field), alias)| {
+        .zip(wanted)
+        .map(|((qualifier, field), name)| {
             let column = DfExpr::Column(Column::new(qualifier.cloned(), field.name()));
-            match alias {
-                Some(alias) => column.alias(alias.as_str()),
+            match name {
+                Some(name) => column.alias(name),
                 None => column,
             }
         })
