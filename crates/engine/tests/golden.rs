@@ -28,6 +28,7 @@ use kiln_store::{PrincipalKind, PrincipalRecord, Store};
 use kiln_store_sqlite::SqliteStore;
 
 struct Workspace {
+    dir: std::path::PathBuf,
     store: Arc<dyn Store>,
     authenticator: Authenticator,
     executor: Executor,
@@ -45,7 +46,7 @@ impl Workspace {
         let uc = UnityCatalog::open(store.clone(), authz, dir.join("storage")).await.expect("unity catalog");
         let pool = ExecutionPool::new(4, 1 << 30, &dir.join("spill")).expect("pool");
         let admin_id = store.find_principal(PrincipalKind::User, kiln_core::workspace::ADMIN_USER_NAME).await.expect("find").expect("admin").id;
-        Workspace { authenticator: Authenticator::new(store.clone()), store, executor: Executor::new(uc), pool, admin_id }
+        Workspace { dir, authenticator: Authenticator::new(store.clone()), store, executor: Executor::new(uc), pool, admin_id }
     }
 
     /// The caller named by `-- as`: `admin`, or a user created on first mention.
@@ -178,6 +179,7 @@ async fn golden_files() {
         if bless {
             std::fs::write(&path, render(&cases, &actual)).expect("bless");
         }
+        let _ = std::fs::remove_dir_all(&workspace.dir);
     }
     assert!(failures.is_empty(), "{} golden case(s) differ:\n\n{}", failures.len(), failures.join("\n\n"));
 }

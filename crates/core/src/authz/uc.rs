@@ -296,3 +296,114 @@ impl<'a> Evaluation<'a> {
 pub fn is_owner(principal: &Principal, owner: &str) -> bool {
     owner.eq_ignore_ascii_case(principal.name()) || principal.group_names.iter().any(|group| group.eq_ignore_ascii_case(owner))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_store::{PrincipalKind, PrincipalRecord};
+
+    fn node(id: &str, kind: SecurableKind, name: &str, owner: &str) -> SecurableRecord {
+        SecurableRecord {
+            id: id.to_string(),
+            kind,
+            parent_id: None,
+            name: name.to_string(),
+            owner: owner.to_string(),
+            comment: None,
+            properties: serde_json::json!({}),
+            spec: serde_json::json!({}),
+            created_at_ms: 0,
+            created_by: owner.to_string(),
+            updated_at_ms: 0,
+            updated_by: owner.to_string(),
+        }
+    }
+
+    /// kiln > main > sales > orders, owned by `owner` below the metastore.
+    fn path(owner: &str) -> SecurablePath {
+        SecurablePath {
+            nodes: vec![
+                node("m", SecurableKind::Metastore, "kiln", "admins"),
+                node("c", SecurableKind::Catalog, "main", owner),
+                node("s", SecurableKind::Schema, "sales", owner),
+                node("t", SecurableKind::Table, "orders", owner),
+            ],
+        }
+    }
+
+    fn principal(name: &str, groups: &[&str], is_admin: bool) -> Principal {
+        let record = PrincipalRecord {
+            id: 1,
+            kind: PrincipalKind::User,
+            name: name.to_string(),
+            display_name: name.to_string(),
+            external_id: None,
+            active: true,
+            entitlements: Vec::new(),
+            roles: Vec::new(),
+            attributes: serde_json::json!({}),
+            created_at_ms: 0,
+        };
+        Principal { record, direct_groups: Vec::new(), all_group_ids: Vec::new(), group_names: groups.iter().map(|g| g.to_string()).collect(), is_admin }
+    }
+
+    fn grant(on: &str, to: &str, privilege: Privilege) -> GrantRecord {
+        GrantRecord { securable_id: on.to_string(), principal: to.to_string(), privilege: privilege.as_str().to_string() }
+    }
+
+    #[test]
+    fn boundaries_come_first_then_the_privilege_inherited_from_containers() {
+        let path = path("owner@x");
+        let bob = principal("bob@x", &["analysts"], false);
+        let mut grants = vec![grant("s", "analysts", Privilege::Select)];
+        let missing = |grants: &[GrantRecord]| Evaluation::new(&bob, &path, grants).missing(Privilege::Select);
+        assert_eq!(missing(&grants), Some(Missing { privilege: Privilege::UseCatalog, depth: 1 }));
+        grants.push(grant("c", "account users", Privilege::UseCatalog));
+        assert_eq!(missing(&grants), Some(Missing { privilege: Privilege::UseSchema, depth: 2 }));
+        grants.push(grant("c", "bob@x", Privilege::UseSchema));
+        assert_eq!(missing(&grants), None, "SELECT on the schema covers its tables");
+        assert_eq!(path.describe(2), "Schema 'main.sales'");
+    }
+
+    #[test]
+    fn all_privileges_covers_everything_but_manage() {
+        let path = path("owner@x");
+        let bob = principal("bob@x", &[], false);
+        let grants = [grant("c", "bob@x", Privilege::AllPrivileges)];
+        let evaluation = Evaluation::new(&bob, &path, &grants);
+        assert_eq!(evaluation.missing(Privilege::Modify), None);
+        assert_eq!(evaluation.missing(Privilege::Manage), Some(Missing { privilege: Privilege::Manage, depth: 3 }));
+    }
+
+    #[test]
+    fn owners_and_admins_manage_but_read_only_what_they_own() {
+        let catalog_owner = principal("owner@x", &[], false);
+        let mut path = path("owner@x");
+        path.nodes[3].owner = "carol@x".to_string();
+        let evaluation = Evaluation::new(&catalog_owner, &path, &[]);
+        assert_eq!(evaluation.missing(Privilege::Manage), None, "a parent owner manages children");
+        assert_eq!(evaluation.missing(Privilege::Select), Some(Missing { privilege: Privilege::Select, depth: 3 }), "but does not read them");
+        let admin = principal("admin@x", &["admins"], true);
+        let evaluation = Evaluation::new(&admin, &path, &[]);
+        assert!(evaluation.may_see() && evaluation.missing(Privilege::Manage).is_none());
+        assert!(evaluation.missing(Privilege::Select).is_some(), "metastore admins have no data access by default");
+        let table_owner = principal("carol@x", &[], false);
+        let evaluation = Evaluation::new(&table_owner, &path, &[]);
+        assert_eq!(evaluation.missing(Privilege::Select), Some(Missing { privilege: Privilege::UseCatalog, depth: 1 }), "owning a table does not open its catalog");
+    }
+
+    #[test]
+    fn visibility_needs_a_privilege_that_works_on_the_object() {
+        let path = path("owner@x");
+        let bob = principal("bob@x", &[], false);
+        let boundaries = [grant("c", "bob@x", Privilege::UseCatalog), grant("s", "bob@x", Privilege::UseSchema)];
+        let evaluation = Evaluation::new(&bob, &path, &boundaries);
+        assert!(!evaluation.may_see(), "USE SCHEMA alone does not list a table");
+        assert!(evaluation.may_enter_containers(), "but naming it tells which privilege is missing");
+        let browse = [grant("c", "bob@x", Privilege::Browse)];
+        assert!(Evaluation::new(&bob, &path, &browse).may_see());
+        assert_eq!(Privilege::parse("all privileges"), Some(Privilege::AllPrivileges));
+        assert_eq!(Privilege::parse("Use_Catalog"), Some(Privilege::UseCatalog));
+        assert!(!Privilege::CreateSchema.applies_to(SecurableKind::Schema));
+    }
+}

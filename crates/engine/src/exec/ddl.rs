@@ -262,12 +262,7 @@ async fn write_new_table(
 
 /// GRANT / REVOKE through the same function as the grants REST API.
 pub(super) async fn grant(run: &Run<'_>, revoke: bool, privileges: &[Privilege], kind: SecurableKind, securable: &[String], principals: &[String]) -> Result<StatementOutput, SqlError> {
-    let full_name = match kind {
-        SecurableKind::Metastore => kiln_core::uc::METASTORE_NAME.to_string(),
-        SecurableKind::Catalog => run.qualify(securable, 1)?.join("."),
-        SecurableKind::Schema => run.qualify(securable, 2)?.join("."),
-        _ => run.qualify(securable, 3)?.join("."),
-    };
+    let full_name = run.securable_name(kind, securable)?;
     let path = run.uc().grant_target(run.caller, kind, &full_name).await.map_err(SqlError::from_core)?;
     let names: Vec<String> = privileges.iter().map(|p| p.as_str().to_string()).collect();
     let changes: Vec<PermissionsChange> = principals

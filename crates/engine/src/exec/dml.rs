@@ -17,7 +17,7 @@ use kiln_core::authz::Privilege;
 
 use super::ddl::commit_properties;
 use super::{Run, StatementOutput};
-use crate::catalog::{Access, resolve_table, table_url};
+use crate::catalog::table_url;
 use crate::error::SqlError;
 use crate::parse::name_parts;
 
@@ -39,8 +39,7 @@ pub(super) async fn insert(run: &Run<'_>, state: SessionState, plan: LogicalPlan
         WriteOp::Insert(InsertOp::Overwrite) => SaveMode::Overwrite,
         _ => return Err(SqlError::unsupported("INSERT OR REPLACE")),
     };
-    let access = Access { uc: run.uc().clone(), caller: run.caller.clone(), write_targets: Default::default() };
-    let path = resolve_table(&access, &[target[0].clone(), target[1].clone(), target[2].clone()]).await?;
+    let path = run.resolve_table(target).await?;
     let table = deltalake::open_table(table_url(run.uc(), &path.leaf().id)?).await.map_err(SqlError::delta)?;
     let snapshot = table.snapshot().map_err(SqlError::delta)?.snapshot().clone();
     let written = WriteBuilder::new(table.log_store(), Some(snapshot))
@@ -89,9 +88,7 @@ pub(super) async fn update_or_delete(run: &Run<'_>, statement: Statement) -> Res
         }
         _ => return Err(SqlError::internal("not an UPDATE or DELETE")),
     };
-    let parts = run.qualify(&name_parts(&target), 3)?;
-    let access = Access { uc: run.uc().clone(), caller: run.caller.clone(), write_targets: Default::default() };
-    let path = resolve_table(&access, &[parts[0].clone(), parts[1].clone(), parts[2].clone()]).await?;
+    let path = run.resolve_table(&name_parts(&target)).await?;
     let action = if kind == "UPDATE" { "sql.update" } else { "sql.delete" };
     run.uc().authz().require_privilege(run.caller, action, &path, Privilege::Modify).await.map_err(SqlError::from_core)?;
     let table = deltalake::open_table(table_url(run.uc(), &path.leaf().id)?).await.map_err(SqlError::delta)?;

@@ -135,6 +135,25 @@ impl Run<'_> {
         Ok(defaults[..missing.min(2)].iter().cloned().chain(parts.iter().cloned()).collect())
     }
 
+    /// The full name of a securable named in GRANT / SHOW GRANTS, qualified by the defaults.
+    fn securable_name(&self, kind: kiln_store::SecurableKind, parts: &[String]) -> Result<String, SqlError> {
+        use kiln_store::SecurableKind;
+        Ok(match kind {
+            SecurableKind::Metastore => kiln_core::uc::METASTORE_NAME.to_string(),
+            SecurableKind::Catalog => self.qualify(parts, 1)?.join("."),
+            SecurableKind::Schema => self.qualify(parts, 2)?.join("."),
+            _ => self.qualify(parts, 3)?.join("."),
+        })
+    }
+
+    /// A table named in a statement, resolved for the caller (missing or invisible is
+    /// TABLE_OR_VIEW_NOT_FOUND).
+    async fn resolve_table(&self, name: &[String]) -> Result<kiln_core::authz::SecurablePath, SqlError> {
+        let parts = self.qualify(name, 3)?;
+        let access = Access { uc: self.executor.uc.clone(), caller: self.caller.clone(), write_targets: HashSet::new() };
+        crate::catalog::resolve_table(&access, &[parts[0].clone(), parts[1].clone(), parts[2].clone()]).await
+    }
+
     async fn sql(&self, mut statement: Statement) -> Result<StatementOutput, SqlError> {
         match &statement {
             Statement::Query(_) | Statement::Explain { .. } => {

@@ -9,7 +9,7 @@ use kiln_core::uc::tables::{TableSpec, like};
 use kiln_store::SecurableKind;
 
 use super::{Run, StatementOutput};
-use crate::catalog::{Access, resolve_table, table_url};
+use crate::catalog::table_url;
 use crate::error::SqlError;
 use crate::parse::name_parts;
 
@@ -69,7 +69,8 @@ pub(super) async fn show(run: &Run<'_>, statement: &Statement) -> Result<Stateme
         }
         Statement::ShowTables { show_options, .. } => {
             let pattern = like_filter(show_options);
-            let schema = run.qualify(&parent(show_options).unwrap_or_default_schema(), 2)?;
+            // No IN: the statement's schema.
+            let schema = run.qualify(&parent(show_options).unwrap_or_default(), 2)?;
             let tables = uc.list_tables(run.caller, &schema[0], &schema[1]).await.map_err(SqlError::from_core)?;
             let rows = tables.into_iter().filter(|t| keep(&pattern, &t.name)).map(|t| vec![Some(t.schema_name), Some(t.name), Some("false".to_string())]).collect();
             StatementOutput::strings(&["database", "tableName", "isTemporary"], rows, "SHOW")
@@ -84,32 +85,13 @@ pub(super) async fn show(run: &Run<'_>, statement: &Statement) -> Result<Stateme
     }
 }
 
-trait DefaultSchema {
-    fn unwrap_or_default_schema(self) -> Vec<String>;
-}
-
-impl DefaultSchema for Option<Vec<String>> {
-    /// No `IN`: the statement's schema (qualified by the caller of this helper).
-    fn unwrap_or_default_schema(self) -> Vec<String> {
-        self.unwrap_or_default()
-    }
-}
-
 async fn visible_table_spec(run: &Run<'_>, name: &[String]) -> Result<TableSpec, SqlError> {
-    let parts = run.qualify(name, 3)?;
-    let access = Access { uc: run.uc().clone(), caller: run.caller.clone(), write_targets: Default::default() };
-    let path = resolve_table(&access, &[parts[0].clone(), parts[1].clone(), parts[2].clone()]).await?;
-    Ok(TableSpec::of(path.leaf()))
+    Ok(TableSpec::of(run.resolve_table(name).await?.leaf()))
 }
 
 /// SHOW GRANTS [principal] ON securable: direct grants and those inherited from containers.
 pub(super) async fn show_grants(run: &Run<'_>, principal: Option<&str>, kind: SecurableKind, securable: &[String]) -> Result<StatementOutput, SqlError> {
-    let full_name = match kind {
-        SecurableKind::Metastore => kiln_core::uc::METASTORE_NAME.to_string(),
-        SecurableKind::Catalog => run.qualify(securable, 1)?.join("."),
-        SecurableKind::Schema => run.qualify(securable, 2)?.join("."),
-        _ => run.qualify(securable, 3)?.join("."),
-    };
+    let full_name = run.securable_name(kind, securable)?;
     let path = run.uc().grant_target(run.caller, kind, &full_name).await.map_err(SqlError::from_core)?;
     let assignments = run.uc().effective_grants(run.caller, &path, principal).await.map_err(SqlError::from_core)?;
     let mut rows = Vec::new();
@@ -141,9 +123,7 @@ pub(super) async fn show_volumes(run: &Run<'_>, schema: Option<&[String]>) -> Re
 
 /// DESCRIBE [TABLE] [EXTENDED] t: `col_name`, `data_type`, `comment`.
 pub(super) async fn describe(run: &Run<'_>, name: &[String], extended: bool) -> Result<StatementOutput, SqlError> {
-    let parts = run.qualify(name, 3)?;
-    let access = Access { uc: run.uc().clone(), caller: run.caller.clone(), write_targets: Default::default() };
-    let path = resolve_table(&access, &[parts[0].clone(), parts[1].clone(), parts[2].clone()]).await?;
+    let path = run.resolve_table(name).await?;
     let spec = TableSpec::of(path.leaf());
     let mut rows: Vec<Vec<Option<String>>> = spec.columns.iter().map(|c| vec![Some(c.name.clone()), Some(c.type_text.clone()), c.comment.clone()]).collect();
     let partitions: Vec<_> = spec.columns.iter().filter(|c| c.partition_index.is_some()).collect();
@@ -180,9 +160,7 @@ pub(super) async fn describe(run: &Run<'_>, name: &[String], extended: bool) -> 
 
 /// DESCRIBE HISTORY t: one row per Delta commit, newest first. Needs SELECT.
 pub(super) async fn describe_history(run: &Run<'_>, name: &[String]) -> Result<StatementOutput, SqlError> {
-    let parts = run.qualify(name, 3)?;
-    let access = Access { uc: run.uc().clone(), caller: run.caller.clone(), write_targets: Default::default() };
-    let path = resolve_table(&access, &[parts[0].clone(), parts[1].clone(), parts[2].clone()]).await?;
+    let path = run.resolve_table(name).await?;
     run.uc().authz().require_privilege(run.caller, "sql.describe_history", &path, Privilege::Select).await.map_err(SqlError::from_core)?;
     let table = deltalake::open_table(table_url(run.uc(), &path.leaf().id)?).await.map_err(SqlError::delta)?;
     let latest = table.version().unwrap_or_default();
