@@ -87,7 +87,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
 
 /// `kiln samples`: TPC-H at `scale` into `samples.tpch_sf<scale>` of an existing workspace.
 pub async fn samples(args: config::SamplesArgs) -> Result<(), String> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new("info")).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(log_filter("info"))).with_writer(std::io::stderr).init();
     let data_dir = args.data_dir.unwrap_or_else(|| std::path::PathBuf::from("kiln-data"));
     let db_path = data_dir.join("kiln.db");
     if !db_path.exists() {
