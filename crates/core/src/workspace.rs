@@ -86,18 +86,7 @@ async fn ensure_principal(store: &Arc<dyn Store>, wanted: PrincipalRecord) -> Re
 }
 
 fn group(name: &str) -> PrincipalRecord {
-    PrincipalRecord {
-        id: numeric_id(),
-        kind: PrincipalKind::Group,
-        name: name.to_string(),
-        display_name: name.to_string(),
-        external_id: None,
-        active: true,
-        entitlements: Vec::new(),
-        roles: Vec::new(),
-        attributes: serde_json::json!({}),
-        created_at_ms: now_ms(),
-    }
+    PrincipalRecord { created_at_ms: now_ms(), ..PrincipalRecord::new(numeric_id(), PrincipalKind::Group, name) }
 }
 
 fn admin_user() -> PrincipalRecord {

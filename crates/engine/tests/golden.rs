@@ -57,18 +57,7 @@ impl Workspace {
             user.id
         } else {
             let id = kiln_core::ids::numeric_id();
-            let record = PrincipalRecord {
-                id,
-                kind: PrincipalKind::User,
-                name: name.to_string(),
-                display_name: name.to_string(),
-                external_id: None,
-                active: true,
-                entitlements: Vec::new(),
-                roles: Vec::new(),
-                attributes: serde_json::json!({}),
-                created_at_ms: 0,
-            };
+            let record = PrincipalRecord::new(id, PrincipalKind::User, name);
             self.store.create_principal(&record).await.expect("user");
             let users = self.store.find_principal(PrincipalKind::Group, USERS_GROUP).await.expect("find").expect("users");
             self.store.add_group_members(users.id, &[id]).await.expect("membership");

@@ -45,6 +45,25 @@ pub struct PrincipalRecord {
     pub created_at_ms: i64,
 }
 
+impl PrincipalRecord {
+    /// An active principal with no entitlements, roles or attributes; `name` is also its
+    /// display name.
+    pub fn new(id: i64, kind: PrincipalKind, name: &str) -> PrincipalRecord {
+        PrincipalRecord {
+            id,
+            kind,
+            name: name.to_string(),
+            display_name: name.to_string(),
+            external_id: None,
+            active: true,
+            entitlements: Vec::new(),
+            roles: Vec::new(),
+            attributes: serde_json::json!({}),
+            created_at_ms: 0,
+        }
+    }
+}
+
 /// `member_id` is a direct member of `group_id`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {

@@ -332,18 +332,7 @@ mod tests {
     }
 
     fn principal(name: &str, groups: &[&str], is_admin: bool) -> Principal {
-        let record = PrincipalRecord {
-            id: 1,
-            kind: PrincipalKind::User,
-            name: name.to_string(),
-            display_name: name.to_string(),
-            external_id: None,
-            active: true,
-            entitlements: Vec::new(),
-            roles: Vec::new(),
-            attributes: serde_json::json!({}),
-            created_at_ms: 0,
-        };
+        let record = PrincipalRecord::new(1, PrincipalKind::User, name);
         Principal { record, direct_groups: Vec::new(), all_group_ids: Vec::new(), group_names: groups.iter().map(|g| g.to_string()).collect(), is_admin }
     }
 
