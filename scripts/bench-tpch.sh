@@ -17,3 +17,11 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/.well-known/databricks-
 "$bin" samples --data-dir "$data" --scale "$scale"
 schema="tpch_sf${scale//./_}"
 python3 bench/tpch/run.py "http://127.0.0.1:$port" "$token" "$schema" "$iterations" "$CARGO_TARGET_DIR/release/examples/tpch_inprocess"
+# The same round trip from a client with next to no overhead of its own: one connection,
+# one statement at a time.
+command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }
+warehouse="$(curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/2.0/sql/warehouses" | python3 -c 'import json, sys; print(json.load(sys.stdin)["warehouses"][0]["id"])')"
+script="$data/select1.lua"
+printf 'wrk.method = "POST"\nwrk.body = [[{"statement": "SELECT 1", "warehouse_id": "%s", "wait_timeout": "50s"}]]\nwrk.headers["Content-Type"] = "application/json"\n' "$warehouse" >"$script"
+echo "SELECT 1 round trip, wrk, 1 connection:"
+wrk -t1 -c1 -d10s --latency -s "$script" -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/2.0/sql/statements" | grep -E '^ +(50|99)%|Requests/sec'

@@ -76,7 +76,7 @@ def main() -> None:
         run("SELECT 1", catalog="main")
         latencies.append((time.perf_counter() - started) * 1000)
     latencies = latencies[50:]
-    print(f"SELECT 1 round trip over {len(latencies)} runs: p50 {statistics.median(latencies):.2f} ms, "
+    print(f"SELECT 1 round trip, Python requests, over {len(latencies)} runs: p50 {statistics.median(latencies):.2f} ms, "
           f"p99 {statistics.quantiles(latencies, n=100)[98]:.2f} ms")
 
 

@@ -16,8 +16,10 @@ import signal
 from pathlib import Path
 
 import pytest
+from databricks.sdk import errors
 
 import kilnlib
+from kilnlib import SqlClient, starter_warehouse_id, uc_name
 
 # Settings from the caller's shell (DATABRICKS_HOST, DATABRICKS_TOKEN, ...) would mix into
 # every Config the tests build; the suite configures clients explicitly.
@@ -97,3 +99,49 @@ def _kiln_still_running():
         if report:
             pytest.fail(report, pytrace=False)
     yield
+
+
+# --- SQL: the starter warehouse, statement clients, throwaway catalogs ---------------------
+
+
+@pytest.fixture(scope="module")
+def warehouse_id(admin) -> str:
+    return starter_warehouse_id(admin)
+
+
+@pytest.fixture(scope="module")
+def admin_sql(admin, warehouse_id) -> SqlClient:
+    return SqlClient(admin, warehouse_id)
+
+
+@pytest.fixture
+def sp_sql(non_admin, warehouse_id) -> SqlClient:
+    """Statements as the non-admin service principal (group `users` may use the warehouse)."""
+    return SqlClient(non_admin.client, warehouse_id)
+
+
+@pytest.fixture
+def make_catalog(admin, admin_sql):
+    """Factory: a new catalog made in SQL by the admin; all are dropped (force) afterwards."""
+    made = []
+
+    def make() -> str:
+        name = uc_name("kiln_sql")
+        admin_sql.ok(f"CREATE CATALOG {name}")
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        try:
+            admin.catalogs.delete(name, force=True)
+        except errors.NotFound:
+            pass
+
+
+@pytest.fixture
+def schema(admin_sql, make_catalog) -> str:
+    """`catalog.schema` of a new, empty schema."""
+    full_name = f"{make_catalog()}.{uc_name('kiln_schema')}"
+    admin_sql.ok(f"CREATE SCHEMA {full_name}")
+    return full_name

@@ -295,6 +295,11 @@ class NonAdmin:
     client: WorkspaceClient = field(repr=False)
     token_id: str
 
+    @property
+    def name(self) -> str:
+        """The name grants and `current_user()` use: the application id."""
+        return self.sp.application_id
+
 
 def create_non_admin(server: KilnServer, admin: WorkspaceClient) -> NonAdmin:
     sp = admin.service_principals.create(display_name=unique("kiln-sp"))
@@ -372,3 +377,14 @@ class SqlClient:
         )
         assert response.manifest is None and response.result is None, "a failed statement has no result"
         return status.error.message
+
+
+def insufficient(privilege: str, securable: str) -> str:
+    """Databricks' message for a missing privilege, as a FAILED statement carries it."""
+    return f"[INSUFFICIENT_PERMISSIONS] Insufficient privileges:\nUser does not have {privilege} on {securable}. SQLSTATE: 42501"
+
+
+def records(response: sql.StatementResponse) -> list[dict]:
+    """The first chunk's rows as dicts keyed by column name."""
+    names = [c.name for c in response.manifest.schema.columns]
+    return [dict(zip(names, row)) for row in (response.result.data_array or [])]

@@ -19,7 +19,7 @@ import requests
 from databricks.sdk import errors
 from databricks.sdk.service import catalog, sql
 
-from kilnlib import SqlClient, describe_statement, grants_of, starter_warehouse_id, uc_name
+from kilnlib import SqlClient, describe_statement, grants_of, insufficient, records, starter_warehouse_id, uc_name
 
 ACCOUNT_USERS = "account users"
 Privilege = catalog.Privilege
@@ -46,22 +46,11 @@ def slow_statement(levels: int = 10) -> str:
     return f"SELECT sum({terms}) AS total FROM {digits_cross_join(levels)}"
 
 
-def insufficient(privilege: str, securable: str) -> str:
-    """Databricks' message for a missing privilege, as a FAILED statement carries it."""
-    return f"[INSUFFICIENT_PERMISSIONS] Insufficient privileges:\nUser does not have {privilege} on {securable}. SQLSTATE: 42501"
-
-
 def columns_of(response: sql.StatementResponse) -> list[tuple]:
     """`[(name, type_name, type_text), ...]` from a statement's manifest."""
     return [
         (c.name, c.type_name.value if c.type_name else None, c.type_text) for c in response.manifest.schema.columns
     ]
-
-
-def records(response: sql.StatementResponse) -> list[dict]:
-    """The first chunk's rows as dicts keyed by column name."""
-    names = [c.name for c in response.manifest.schema.columns]
-    return [dict(zip(names, row)) for row in (response.result.data_array or [])]
 
 
 def wait_until_final(client, statement_id: str, seconds: float = 30) -> sql.StatementResponse:
@@ -76,49 +65,6 @@ def wait_until_final(client, statement_id: str, seconds: float = 30) -> sql.Stat
 
 def history_of(client, statement_id: str) -> list[sql.QueryInfo]:
     return client.query_history.list(filter_by=sql.QueryFilter(statement_ids=[statement_id])).res or []
-
-
-@pytest.fixture(scope="module")
-def warehouse_id(admin) -> str:
-    return starter_warehouse_id(admin)
-
-
-@pytest.fixture(scope="module")
-def admin_sql(admin, warehouse_id) -> SqlClient:
-    return SqlClient(admin, warehouse_id)
-
-
-@pytest.fixture
-def sp_sql(non_admin, warehouse_id) -> SqlClient:
-    """Statements as the non-admin service principal (group `users` may use the warehouse)."""
-    return SqlClient(non_admin.client, warehouse_id)
-
-
-@pytest.fixture
-def make_catalog(admin, admin_sql):
-    """Factory: a new catalog made in SQL by the admin; all are dropped (force) afterwards."""
-    made = []
-
-    def make() -> str:
-        name = uc_name("kiln_sql")
-        admin_sql.ok(f"CREATE CATALOG {name}")
-        made.append(name)
-        return name
-
-    yield make
-    for name in made:
-        try:
-            admin.catalogs.delete(name, force=True)
-        except errors.NotFound:
-            pass
-
-
-@pytest.fixture
-def schema(admin_sql, make_catalog) -> str:
-    """`catalog.schema` of a new, empty schema."""
-    full_name = f"{make_catalog()}.{uc_name('kiln_schema')}"
-    admin_sql.ok(f"CREATE SCHEMA {full_name}")
-    return full_name
 
 
 @pytest.fixture

@@ -15,21 +15,64 @@ use kiln_core::authz::{Privilege, SecurablePath};
 use kiln_core::principal::Caller;
 use kiln_core::uc::UnityCatalog;
 use kiln_core::uc::tables::TableSpec;
-use kiln_store::SecurableKind;
+use datafusion::catalog::view::ViewTable;
+use datafusion::sql::parser::Statement as DfStatement;
+use kiln_core::authn::Authenticator;
+use kiln_store::{PrincipalKind, SecurableKind};
 
 use crate::error::SqlError;
+use crate::exec::views::{VIEW_CATALOG_PROPERTY, VIEW_SCHEMA_PROPERTY};
+use crate::parse::{KilnStatement, parse_statement};
+use crate::session::{ExecutionPool, session_state};
 
 /// A reference's time travel, carried in the table name as `name@v12` or `name@t<ms>`
 /// because DataFusion's planner drops `VERSION AS OF` (see [`crate::exec`]).
 pub const TIME_TRAVEL_MARK: char = '@';
 
+/// Deepest nesting of views one reference may read through.
+const MAX_VIEW_DEPTH: usize = 16;
+
 /// What one statement may do with each table it names.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Access {
     pub uc: UnityCatalog,
+    /// Whose privileges apply: the statement's caller, or inside a view its owner.
     pub caller: Caller,
+    /// Who runs the statement: `current_user()` answers them, even inside a view.
+    pub invoker: String,
     /// `catalog.schema.table` of tables the statement writes: they need MODIFY.
     pub write_targets: HashSet<String>,
+    /// Views are planned in a session of their own, from the statement's pool.
+    pub pool: ExecutionPool,
+    /// Resolves a view's owner.
+    pub principals: Authenticator,
+    /// How many views enclose this reference.
+    pub view_depth: usize,
+}
+
+impl Access {
+    /// What a view's query may read: what its owner may read, never a write.
+    async fn for_view(&self, view: &SecurablePath) -> Result<Access, SqlError> {
+        let full_name = view.full_name();
+        if self.view_depth >= MAX_VIEW_DEPTH {
+            return Err(SqlError::bad_request(format!("[RECURSIVE_VIEW] reading {full_name} goes through more than {MAX_VIEW_DEPTH} nested views: does a view read itself? SQLSTATE: 42K0H")));
+        }
+        let owner_name = &view.leaf().owner;
+        let mut owner = None;
+        for kind in [PrincipalKind::User, PrincipalKind::ServicePrincipal, PrincipalKind::Group] {
+            if let Some(record) = self.uc.store().find_principal(kind, owner_name).await.map_err(|e| SqlError::from_core(e.into()))? {
+                owner = self.principals.resolve(record.id).await.map_err(SqlError::from_core)?;
+                break;
+            }
+        }
+        let owner = owner.ok_or_else(|| SqlError::bad_request(format!("The view {full_name} cannot be read: its owner '{owner_name}' no longer exists. Its owner must be changed first.")))?;
+        Ok(Access {
+            caller: Caller { principal: owner, request_id: self.caller.request_id.clone() },
+            write_targets: HashSet::new(),
+            view_depth: self.view_depth + 1,
+            ..self.clone()
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -125,18 +168,45 @@ impl SchemaProvider for GovernedSchema {
             Err(error) => return Err(external(error)),
         };
         let spec = TableSpec::of(path.leaf());
-        if spec.is_view() {
-            return Err(external(SqlError::unsupported(format!("reading the view {full_name}: views are not supported yet"))));
+        let writes = self.access.write_targets.contains(&full_name);
+        if spec.is_view() && writes {
+            return Err(external(SqlError::bad_request(format!("[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] {full_name} is a view: only tables can be written. SQLSTATE: 42809"))));
         }
-        let privilege = if self.access.write_targets.contains(&full_name) { Privilege::Modify } else { Privilege::Select };
-        let action = if privilege == Privilege::Modify { "sql.write" } else { "sql.read" };
+        if spec.is_view() && version != TableVersion::Latest {
+            return Err(external(SqlError::bad_request(format!("{full_name} is a view: time travel (VERSION AS OF, TIMESTAMP AS OF) reads tables only"))));
+        }
+        let privilege = if writes { Privilege::Modify } else { Privilege::Select };
+        let action = if writes { "sql.write" } else { "sql.read" };
         self.access.uc.authz().require_privilege(&self.access.caller, action, &path, privilege).await.map_err(|e| external(SqlError::from_core(e)))?;
+        if spec.is_view() {
+            return view_provider(&self.access, &path, &spec).await.map(Some).map_err(external);
+        }
         open_provider(&self.access.uc, &path, version).await.map(Some).map_err(external)
     }
 
     fn table_exist(&self, _name: &str) -> bool {
         false
     }
+}
+
+/// A view as DataFusion reads it: its query planned now, with the owner's privileges and
+/// the catalog and schema it was created in, under the view's column names.
+async fn view_provider(access: &Access, path: &SecurablePath, spec: &TableSpec) -> Result<Arc<dyn TableProvider>, SqlError> {
+    let full_name = path.full_name();
+    let definition = spec.view_definition.clone().ok_or_else(|| SqlError::internal(format!("the view {full_name} has no query")))?;
+    let view_access = Arc::new(access.for_view(path).await?);
+    let properties = &path.leaf().properties;
+    let context = |key: &str, depth: usize| properties.get(key).and_then(|v| v.as_str()).map(str::to_string).unwrap_or_else(|| path.nodes[depth].name.clone());
+    let (catalog, schema) = (context(VIEW_CATALOG_PROPERTY, 1), context(VIEW_SCHEMA_PROPERTY, 2));
+    let state = session_state(&access.pool, view_access, &catalog, &schema).map_err(SqlError::from_datafusion)?;
+    let KilnStatement::Sql(mut statement) = parse_statement(&definition).map_err(SqlError::syntax)? else {
+        return Err(SqlError::internal(format!("the view {full_name} does not hold a query")));
+    };
+    crate::exec::rewrite_time_travel(&mut statement)?;
+    let plan = state.statement_to_plan(DfStatement::Statement(statement)).await.map_err(SqlError::from_datafusion)?;
+    let names: Vec<Option<String>> = spec.columns.iter().map(|column| Some(column.name.clone())).collect();
+    let plan = crate::exec::rename_outputs(plan, &names)?;
+    Ok(Arc::new(ViewTable::new(plan, Some(definition))))
 }
 
 /// Resolves `[catalog, schema, table]` for the caller: a missing or invisible table (or

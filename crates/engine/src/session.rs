@@ -24,13 +24,18 @@ use deltalake::delta_datafusion::planner::DeltaPlanner;
 
 use crate::catalog::{Access, GovernedCatalogs};
 
-/// What a warehouse gives its statements: a memory budget and how many may run at once.
+/// What a warehouse gives its statements: a memory budget, how many may run at once, and
+/// the session they start from.
 #[derive(Debug, Clone)]
 pub struct ExecutionPool {
     pub runtime: Arc<RuntimeEnv>,
     pub slots: Arc<tokio::sync::Semaphore>,
-    pub target_partitions: usize,
+    pub concurrency: usize,
     pub memory_bytes: usize,
+    /// Everything a statement's session has that does not depend on who runs it: the
+    /// functions, parser rules, planners and optimizer rules. Built once, because building
+    /// it costs more than planning a small query; each statement clones it.
+    prepared: Arc<SessionState>,
 }
 
 impl ExecutionPool {
@@ -43,19 +48,20 @@ impl ExecutionPool {
             .with_temp_file_path(spill_dir)
             .build_arc()
             .map_err(|e| format!("cannot build the execution runtime: {e}"))?;
-        let cores = std::thread::available_parallelism().map(NonZeroUsize::get).unwrap_or(2);
-        Ok(ExecutionPool { runtime, slots: Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))), target_partitions: cores, memory_bytes })
+        let prepared = Arc::new(prepared_state(runtime.clone()));
+        let concurrency = concurrency.max(1);
+        Ok(ExecutionPool { runtime, slots: Arc::new(tokio::sync::Semaphore::new(concurrency)), concurrency, memory_bytes, prepared })
+    }
+
+    /// Whether a statement holds one of the pool's slots.
+    pub fn is_busy(&self) -> bool {
+        self.slots.available_permits() < self.concurrency
     }
 }
 
-/// The session for one statement by `access.caller`, resolving unqualified names against
-/// `catalog` and `schema`.
-pub fn session_state(pool: &ExecutionPool, access: Arc<Access>, catalog: &str, schema: &str) -> DfResult<SessionState> {
-    let mut config = SessionConfig::new()
-        .with_target_partitions(pool.target_partitions)
-        .with_information_schema(false)
-        .with_create_default_catalog_and_schema(false)
-        .with_default_catalog_and_schema(catalog, schema);
+fn prepared_state(runtime: Arc<RuntimeEnv>) -> SessionState {
+    let cores = std::thread::available_parallelism().map(NonZeroUsize::get).unwrap_or(2);
+    let mut config = SessionConfig::new().with_target_partitions(cores).with_information_schema(false).with_create_default_catalog_and_schema(false);
     let options = config.options_mut();
     options.sql_parser.enable_ident_normalization = true;
     // As in Spark, `2.5` is DECIMAL(2,1), not DOUBLE.
@@ -64,19 +70,31 @@ pub fn session_state(pool: &ExecutionPool, access: Arc<Access>, catalog: &str, s
     // delta-rs works around a panic with dictionary join keys this way.
     options.optimizer.hash_join_inlist_pushdown_max_size = 0;
     options.optimizer.hash_join_inlist_pushdown_max_distinct_values = 0;
-    let user = access.caller.name().to_string();
     let mut state = SessionStateBuilder::new()
         .with_config(config)
-        .with_runtime_env(pool.runtime.clone())
+        .with_runtime_env(runtime)
         .with_default_features()
-        .with_catalog_list(Arc::new(GovernedCatalogs::new(access)))
         .with_query_planner(DeltaPlanner::new())
         .with_physical_optimizer_rules(physical_optimizer_rules())
         .build();
+    state.register_udtf("range", Arc::new(SparkRange));
+    state
+}
+
+/// The session for one statement by `access.caller`, resolving unqualified names against
+/// `catalog` and `schema`.
+pub fn session_state(pool: &ExecutionPool, access: Arc<Access>, catalog: &str, schema: &str) -> DfResult<SessionState> {
+    let user = access.invoker.clone();
+    let mut state = SessionState::clone(&pool.prepared);
+    let catalog_options = &mut state.config_mut().options_mut().catalog;
+    catalog_options.default_catalog = catalog.to_string();
+    catalog_options.default_schema = schema.to_string();
+    state.register_catalog_list(Arc::new(GovernedCatalogs::new(access)));
     for (name, value) in [("current_user", user), ("current_catalog", catalog.to_string()), ("current_schema", schema.to_string())] {
         state.register_udf(Arc::new(ScalarUDF::from(SessionValue::new(name, value))))?;
     }
-    state.register_udtf("range", Arc::new(SparkRange));
+    // `now()` and friends answer one instant for the whole statement.
+    state.mark_start_execution();
     Ok(state)
 }
 

@@ -118,7 +118,7 @@ impl Warehouses {
         for record in self.store.list_warehouses().await? {
             let spec = spec_of(&record);
             let minutes = i64::from(spec.auto_stop_mins.unwrap_or(120));
-            let busy = self.pools.lock().unwrap_or_else(|p| p.into_inner()).get(&record.id).is_some_and(|pool| pool.slots.available_permits() < pool_capacity(&record));
+            let busy = self.pools.lock().unwrap_or_else(|p| p.into_inner()).get(&record.id).is_some_and(ExecutionPool::is_busy);
             let recent = self.activity.lock().unwrap_or_else(|p| p.into_inner()).get(&record.id).copied().unwrap_or_default();
             let last_activity = record.last_activity_ms.max(recent);
             if record.state == RUNNING && minutes > 0 && !busy && now - last_activity >= minutes * 60_000 {
@@ -175,11 +175,7 @@ impl Warehouses {
     /// "does not exist".
     async fn authorized(&self, caller: &Caller, action: &str, id: &str, level: &str) -> Result<WarehouseRecord> {
         let record = self.load(id).await?;
-        let object = warehouse_object(id);
-        if self.authz.level_of(caller, &object).await?.is_none() {
-            return Err(not_found(id));
-        }
-        self.authz.require_permission(caller, action, &object, level).await?;
+        self.authz.require_visible_permission(caller, action, &warehouse_object(id), level, not_found(id)).await?;
         Ok(record)
     }
 
@@ -274,6 +270,7 @@ impl Warehouses {
     fn start_pool(&self, record: &WarehouseRecord) -> Result<()> {
         let spec = spec_of(record);
         let (concurrency, memory) = size_of(spec.cluster_size.as_deref().unwrap_or("Small")).unwrap_or((8, 4 * GIB));
+        // Each cluster of a scaled-out warehouse adds statement slots, not memory.
         let clusters = usize::try_from(spec.max_num_clusters.unwrap_or(1).max(1)).unwrap_or(1);
         let spill_dir = self.spill_dir.join(&record.id);
         std::fs::create_dir_all(&spill_dir).map_err(|e| Error::internal(format!("cannot create spill directory {}: {e}", spill_dir.display())))?;
@@ -320,12 +317,6 @@ impl Warehouses {
             odbc_params: OdbcParams { hostname: host.to_string(), path, port: port.parse().unwrap_or(80), protocol: "http".to_string() },
         }
     }
-}
-
-fn pool_capacity(record: &WarehouseRecord) -> usize {
-    let spec = spec_of(record);
-    let (concurrency, _) = size_of(spec.cluster_size.as_deref().unwrap_or("Small")).unwrap_or((8, 0));
-    (concurrency * usize::try_from(spec.max_num_clusters.unwrap_or(1).max(1)).unwrap_or(1)).min(256)
 }
 
 fn spec_of(record: &WarehouseRecord) -> WarehouseSpec {

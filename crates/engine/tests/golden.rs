@@ -46,7 +46,8 @@ impl Workspace {
         let uc = UnityCatalog::open(store.clone(), authz, dir.join("storage")).await.expect("unity catalog");
         let pool = ExecutionPool::new(4, 1 << 30, &dir.join("spill")).expect("pool");
         let admin_id = store.find_principal(PrincipalKind::User, kiln_core::workspace::ADMIN_USER_NAME).await.expect("find").expect("admin").id;
-        Workspace { dir, authenticator: Authenticator::new(store.clone()), store, executor: Executor::new(uc), pool, admin_id }
+        let authenticator = Authenticator::new(store.clone());
+        Workspace { dir, executor: Executor::new(uc, authenticator.clone()), authenticator, store, pool, admin_id }
     }
 
     /// The caller named by `-- as`: `admin`, or a user created on first mention.

@@ -58,7 +58,7 @@ impl AppState {
         let warehouses = Warehouses::new(store.clone(), authz.clone(), data_dir.join("spill"), listen.to_string());
         warehouses.bootstrap().await?;
         warehouses.start_auto_stop();
-        let statements = Statements::new(Executor::new(uc.clone()), warehouses.clone(), store.clone(), data_dir.join("results"), signing_key);
+        let statements = Statements::new(Executor::new(uc.clone(), authenticator.clone()), warehouses.clone(), store.clone(), data_dir.join("results"), signing_key);
         statements.start_expiry();
         Ok(AppState(Arc::new(Services {
             uc,

@@ -159,6 +159,16 @@ impl Authz {
 
     /// Requires at least `level` on `object`.
     pub async fn require_permission(&self, caller: &Caller, action: &str, object: &ObjectRef, level: &str) -> Result<()> {
+        self.check_permission(caller, action, object, level, None).await
+    }
+
+    /// As [`Authz::require_permission`], but a caller holding no level at all on `object`
+    /// gets `hidden` (Databricks answers "does not exist" for what one may not see).
+    pub async fn require_visible_permission(&self, caller: &Caller, action: &str, object: &ObjectRef, level: &str, hidden: Error) -> Result<()> {
+        self.check_permission(caller, action, object, level, Some(hidden)).await
+    }
+
+    async fn check_permission(&self, caller: &Caller, action: &str, object: &ObjectRef, level: &str, hidden: Option<Error>) -> Result<()> {
         let path = object.path();
         let required_rank = object.object_type.rank(level).ok_or_else(|| {
             Error::internal(format!("permission level {level} is not defined for {}", object.object_type.segment))
@@ -172,7 +182,10 @@ impl Authz {
         }
         let reason = format!("missing permission {level} on {path}");
         self.audit.decision(caller, action, &path, AuditDecision::Deny, &reason).await;
-        Err(Error::denied(format!("{} does not have {level} permission on {path}", caller.name())))
+        match hidden {
+            Some(hidden) if held.is_none() => Err(hidden),
+            _ => Err(Error::denied(format!("{} does not have {level} permission on {path}", caller.name()))),
+        }
     }
 
     /// The strongest level the caller holds on `object` (no audit line: a read of policy).

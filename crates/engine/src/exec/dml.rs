@@ -19,7 +19,7 @@ use super::ddl::commit_properties;
 use super::{Run, StatementOutput};
 use crate::catalog::table_url;
 use crate::error::SqlError;
-use crate::parse::name_parts;
+use crate::parse::{KilnStatement, Merge, MergeAction, MergeWhen, name_parts, parse_statement};
 
 /// Databricks answers DML with row counts.
 fn counts(columns: &[&str], values: &[i64], statement_type: &'static str) -> Result<StatementOutput, SqlError> {
@@ -110,6 +110,75 @@ pub(super) async fn update_or_delete(run: &Run<'_>, statement: Statement) -> Res
     }
     let (_, metrics) = builder.await.map_err(dml_error)?;
     counts(&["num_affected_rows"], &[metrics.num_updated_rows as i64], "UPDATE")
+}
+
+/// MERGE INTO: MODIFY on the target and SELECT on whatever the source reads; delta-rs joins
+/// the two and commits as the caller. Answers Databricks' four counts.
+pub(super) async fn merge(run: &Run<'_>, merge: Merge) -> Result<StatementOutput, SqlError> {
+    let target = run.qualify(&merge.target, 3)?;
+    let path = run.resolve_table(&target).await?;
+    run.uc().authz().require_privilege(run.caller, "sql.merge", &path, Privilege::Modify).await.map_err(SqlError::from_core)?;
+    let table = deltalake::open_table(table_url(run.uc(), &path.leaf().id)?).await.map_err(SqlError::delta)?;
+    let columns: Vec<String> = table.snapshot().map_err(SqlError::delta)?.schema().fields().map(|field| field.name().to_string()).collect();
+
+    // The source is planned like any query, so the governed catalog checks what it reads.
+    let source_alias = match (&merge.source_alias, &merge.source) {
+        (Some(alias), _) => alias.clone(),
+        (None, datafusion::sql::sqlparser::ast::TableFactor::Table { name, .. }) => name_parts(name).pop().unwrap_or_default(),
+        (None, _) => return Err(SqlError::bad_request("MERGE ... USING (subquery): give the subquery an alias, as in USING (SELECT ...) AS source")),
+    };
+    let target_alias = merge.target_alias.clone().unwrap_or_else(|| target[2].clone());
+    let KilnStatement::Sql(mut source) = parse_statement(&format!("SELECT * FROM {}", merge.source)).map_err(SqlError::syntax)? else {
+        return Err(SqlError::internal("the MERGE source did not read as a query"));
+    };
+    super::rewrite_time_travel(&mut source)?;
+    let state = run.session(std::collections::HashSet::new())?;
+    let source_plan = run.plan(&state, *source).await?;
+    let source = datafusion::dataframe::DataFrame::new(state.clone(), source_plan);
+
+    let mut builder = table
+        .merge(source, merge.on.to_string())
+        .with_source_alias(&source_alias)
+        .with_target_alias(&target_alias)
+        .with_session_state(Arc::new(state))
+        .with_commit_properties(commit_properties(run));
+    let from_source = |column: &String| (column.clone(), format!("{source_alias}.{column}"));
+    for clause in merge.clauses {
+        let condition = clause.condition.map(|c| c.to_string());
+        let assignments: Vec<(String, String)> = match &clause.action {
+            MergeAction::UpdateAll | MergeAction::InsertAll => columns.iter().map(from_source).collect(),
+            MergeAction::Update(assignments) => assignments.iter().map(|(column, value)| (column.clone(), value.to_string())).collect(),
+            MergeAction::Insert { columns: named, values } => {
+                let named = if named.is_empty() { &columns } else { named };
+                if named.len() != values.len() {
+                    return Err(SqlError::bad_request(format!("MERGE INSERT names {} columns but gives {} values", named.len(), values.len())));
+                }
+                named.iter().cloned().zip(values.iter().map(ToString::to_string)).collect()
+            }
+            MergeAction::Delete => Vec::new(),
+        };
+        let deletes = matches!(clause.action, MergeAction::Delete);
+        builder = match clause.when {
+            MergeWhen::Matched if deletes => builder.when_matched_delete(|d| match condition { Some(c) => d.predicate(c), None => d }),
+            MergeWhen::Matched => builder.when_matched_update(|u| {
+                let u = match condition { Some(c) => u.predicate(c), None => u };
+                assignments.into_iter().fold(u, |u, (column, value)| u.update(column.as_str(), value))
+            }),
+            MergeWhen::NotMatchedBySource if deletes => builder.when_not_matched_by_source_delete(|d| match condition { Some(c) => d.predicate(c), None => d }),
+            MergeWhen::NotMatchedBySource => builder.when_not_matched_by_source_update(|u| {
+                let u = match condition { Some(c) => u.predicate(c), None => u };
+                assignments.into_iter().fold(u, |u, (column, value)| u.update(column.as_str(), value))
+            }),
+            MergeWhen::NotMatched => builder.when_not_matched_insert(|i| {
+                let i = match condition { Some(c) => i.predicate(c), None => i };
+                assignments.into_iter().fold(i, |i, (column, value)| i.set(column.as_str(), value))
+            }),
+        }
+        .map_err(dml_error)?;
+    }
+    let (_, metrics) = builder.await.map_err(dml_error)?;
+    let [inserted, updated, deleted] = [metrics.num_target_rows_inserted, metrics.num_target_rows_updated, metrics.num_target_rows_deleted].map(|n| n as i64);
+    counts(&["num_affected_rows", "num_updated_rows", "num_deleted_rows", "num_inserted_rows"], &[inserted + updated + deleted, updated, deleted, inserted], "MERGE")
 }
 
 /// Errors in a predicate or assignment are the user's, not internal ones.

@@ -7,6 +7,7 @@ mod ddl;
 pub use ddl::column_infos;
 mod dml;
 mod show;
+pub(crate) mod views;
 
 use std::collections::HashSet;
 use std::ops::ControlFlow;
@@ -23,6 +24,7 @@ use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{Expr, Ident, ObjectNamePart, Statement, TableFactor, TableVersion, Value, VisitMut, VisitorMut};
+use kiln_core::authn::Authenticator;
 use kiln_core::principal::Caller;
 use kiln_core::uc::UnityCatalog;
 
@@ -80,11 +82,13 @@ impl StatementOutput {
 #[derive(Debug, Clone)]
 pub struct Executor {
     uc: UnityCatalog,
+    /// Resolves the owners of views, whose privileges their queries run with.
+    principals: Authenticator,
 }
 
 impl Executor {
-    pub fn new(uc: UnityCatalog) -> Executor {
-        Executor { uc }
+    pub fn new(uc: UnityCatalog, principals: Authenticator) -> Executor {
+        Executor { uc, principals }
     }
 
     pub fn uc(&self) -> &UnityCatalog {
@@ -115,10 +119,22 @@ impl Run<'_> {
         &self.executor.uc
     }
 
+    /// What the caller may do with the tables the statement names.
+    fn access(&self, write_targets: HashSet<String>) -> Access {
+        Access {
+            uc: self.executor.uc.clone(),
+            caller: self.caller.clone(),
+            invoker: self.caller.name().to_string(),
+            write_targets,
+            pool: self.pool.clone(),
+            principals: self.executor.principals.clone(),
+            view_depth: 0,
+        }
+    }
+
     /// A session whose governed catalog checks MODIFY on `write_targets` and SELECT elsewhere.
     fn session(&self, write_targets: HashSet<String>) -> Result<SessionState, SqlError> {
-        let access = Arc::new(Access { uc: self.executor.uc.clone(), caller: self.caller.clone(), write_targets });
-        session_state(self.pool, access, &self.context.catalog, &self.context.schema).map_err(SqlError::from_datafusion)
+        session_state(self.pool, Arc::new(self.access(write_targets)), &self.context.catalog, &self.context.schema).map_err(SqlError::from_datafusion)
     }
 
     /// `t` → `[catalog, schema, t]` with the statement's defaults; `wanted` parts. No parts
@@ -150,8 +166,7 @@ impl Run<'_> {
     /// TABLE_OR_VIEW_NOT_FOUND).
     async fn resolve_table(&self, name: &[String]) -> Result<kiln_core::authz::SecurablePath, SqlError> {
         let parts = self.qualify(name, 3)?;
-        let access = Access { uc: self.executor.uc.clone(), caller: self.caller.clone(), write_targets: HashSet::new() };
-        crate::catalog::resolve_table(&access, &[parts[0].clone(), parts[1].clone(), parts[2].clone()]).await
+        crate::catalog::resolve_table(&self.access(HashSet::new()), &[parts[0].clone(), parts[1].clone(), parts[2].clone()]).await
     }
 
     async fn sql(&self, mut statement: Statement) -> Result<StatementOutput, SqlError> {
@@ -176,7 +191,6 @@ impl Run<'_> {
             Statement::ShowCatalogs { .. } | Statement::ShowSchemas { .. } | Statement::ShowDatabases { .. } | Statement::ShowTables { .. } | Statement::ShowColumns { .. } => {
                 show::show(self, &statement).await
             }
-            Statement::Merge(_) => Err(SqlError::unsupported("MERGE INTO is not supported yet")),
             other => Err(SqlError::unsupported(format!("{} is not supported", statement_kind(other)))),
         }
     }
@@ -195,6 +209,8 @@ impl Run<'_> {
             KilnStatement::ShowVolumes { schema } => show::show_volumes(self, schema.as_deref()).await,
             KilnStatement::Describe { name, extended } => show::describe(self, &name, extended).await,
             KilnStatement::DescribeHistory { name } => show::describe_history(self, &name).await,
+            KilnStatement::Merge(merge) => dml::merge(self, *merge).await,
+            KilnStatement::CreateView(view) => views::create_view(self, view).await,
         }
     }
 
@@ -220,7 +236,7 @@ impl Run<'_> {
 /// (`AS totalAmount`), or for an unaliased expression its SQL text (`'a'` is named `a`,
 /// `upper(name)` stays `upper(name)`); `None` keeps the planner's name (plain columns).
 /// Empty when the list has a `*`, whose columns cannot be matched by position.
-fn output_names(statement: &Statement) -> Vec<Option<String>> {
+pub(crate) fn output_names(statement: &Statement) -> Vec<Option<String>> {
     use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr};
     let Statement::Query(query) = statement else { return Vec::new() };
     let SetExpr::Select(select) = query.body.as_ref() else { return Vec::new() };
@@ -242,7 +258,7 @@ fn output_names(statement: &Statement) -> Vec<Option<String>> {
 
 /// Renames the plan's output columns to [`output_names`] (DataFusion folds identifiers to
 /// lower case and names expressions in its own spelling, such as `Int64(1)`).
-fn rename_outputs(plan: LogicalPlan, names: &[Option<String>]) -> Result<LogicalPlan, SqlError> {
+pub(crate) fn rename_outputs(plan: LogicalPlan, names: &[Option<String>]) -> Result<LogicalPlan, SqlError> {
     use datafusion::common::Column;
     use datafusion::logical_expr::{Expr as DfExpr, LogicalPlanBuilder};
     let fields = plan.schema().fields();
@@ -308,7 +324,7 @@ pub fn statement_kind(statement: &Statement) -> &'static str {
 
 /// DataFusion drops `VERSION AS OF` / `TIMESTAMP AS OF`; carry them into the table name
 /// (`t@v3`, `t@t<ms>`) for the governed catalog to open that version.
-fn rewrite_time_travel(statement: &mut Statement) -> Result<(), SqlError> {
+pub(crate) fn rewrite_time_travel(statement: &mut Statement) -> Result<(), SqlError> {
     struct TimeTravel {
         error: Option<SqlError>,
     }

@@ -13,6 +13,9 @@ use datafusion::sql::sqlparser::tokenizer::Token;
 use kiln_core::authz::Privilege;
 use kiln_store::SecurableKind;
 
+mod merge;
+pub use merge::{Merge, MergeAction, MergeClause, MergeWhen};
+
 /// Databricks' dialect plus what Databricks SQL has and sqlparser's Databricks dialect
 /// lacks: `USING DELTA`, `MAP<..>`, `LONG`, backslash escapes in strings.
 #[derive(Debug, Default, Clone, Copy)]
@@ -108,6 +111,19 @@ pub struct CreateTable {
     pub partition_by: Vec<String>,
 }
 
+/// `CREATE VIEW`: the query is kept as text and planned whenever the view is read.
+#[derive(Debug, Clone)]
+pub struct CreateView {
+    pub name: Vec<String>,
+    pub or_replace: bool,
+    pub if_not_exists: bool,
+    /// Optional column names (with comments) for the query's columns, in order.
+    pub columns: Vec<(String, Option<String>)>,
+    pub query: Box<Query>,
+    pub comment: Option<String>,
+    pub properties: Vec<(String, String)>,
+}
+
 /// One statement, classified for the executor.
 #[derive(Debug, Clone)]
 pub enum KilnStatement {
@@ -125,6 +141,8 @@ pub enum KilnStatement {
     ShowVolumes { schema: Option<Vec<String>> },
     Describe { name: Vec<String>, extended: bool },
     DescribeHistory { name: Vec<String> },
+    Merge(Box<Merge>),
+    CreateView(CreateView),
 }
 
 /// Parses exactly one statement (a trailing `;` is fine).
@@ -195,6 +213,9 @@ fn parse_one(parser: &mut Parser) -> Result<KilnStatement, ParserError> {
         if peek_word(parser, offset, "TABLE") {
             return create_table(parser).map(KilnStatement::CreateTable);
         }
+        if peek_word(parser, offset, "VIEW") || peek_word(parser, offset, "TEMP") || peek_word(parser, offset, "TEMPORARY") {
+            return create_view(parser).map(KilnStatement::CreateView);
+        }
     }
     if peek_word(parser, 0, "DROP") && peek_word(parser, 1, "CATALOG") {
         parser.next_token();
@@ -237,6 +258,9 @@ fn parse_one(parser: &mut Parser) -> Result<KilnStatement, ParserError> {
         let extended = eat_word(parser, "EXTENDED") || eat_word(parser, "FORMATTED");
         let name = name_parts(&parser.parse_object_name(false)?);
         return Ok(KilnStatement::Describe { name, extended });
+    }
+    if peek_word(parser, 0, "MERGE") {
+        return merge::merge(parser).map(|merge| KilnStatement::Merge(Box::new(merge)));
     }
     Ok(KilnStatement::Sql(Box::new(parser.parse_statement()?)))
 }
@@ -329,29 +353,7 @@ fn create_table(parser: &mut Parser) -> Result<CreateTable, ParserError> {
         } else if parser.parse_keyword(Keyword::COMMENT) {
             table.comment = Some(parser.parse_literal_string()?);
         } else if parser.parse_keyword(Keyword::TBLPROPERTIES) {
-            parser.expect_token(&Token::LParen)?;
-            table.properties = parser.parse_comma_separated(|p| {
-                let key = match p.next_token().token {
-                    Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s,
-                    Token::Word(w) => {
-                        let mut key = w.value;
-                        while p.consume_token(&Token::Period) {
-                            key.push('.');
-                            key.push_str(&p.parse_identifier()?.value);
-                        }
-                        key
-                    }
-                    other => return p.expected("a property key", datafusion::sql::sqlparser::tokenizer::TokenWithSpan::wrap(other)),
-                };
-                let _ = p.consume_token(&Token::Eq);
-                let value = match p.next_token().token {
-                    Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) | Token::Number(s, _) => s,
-                    Token::Word(w) => w.value,
-                    other => return p.expected("a property value", datafusion::sql::sqlparser::tokenizer::TokenWithSpan::wrap(other)),
-                };
-                Ok((key, value))
-            })?;
-            parser.expect_token(&Token::RParen)?;
+            table.properties = properties(parser)?;
         } else if parser.parse_keyword(Keyword::LOCATION) {
             return Err(ParserError::ParserError("LOCATION: Kiln has no external locations; leave LOCATION out to create a managed table".to_string()));
         } else if parser.parse_keyword(Keyword::AS) {
@@ -362,6 +364,69 @@ fn create_table(parser: &mut Parser) -> Result<CreateTable, ParserError> {
         }
     }
     Ok(table)
+}
+
+/// `(key = value, ...)` of TBLPROPERTIES: keys are strings or dotted words.
+fn properties(parser: &mut Parser) -> Result<Vec<(String, String)>, ParserError> {
+    parser.expect_token(&Token::LParen)?;
+    let properties = parser.parse_comma_separated(|p| {
+        let key = match p.next_token().token {
+            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s,
+            Token::Word(w) => {
+                let mut key = w.value;
+                while p.consume_token(&Token::Period) {
+                    key.push('.');
+                    key.push_str(&p.parse_identifier()?.value);
+                }
+                key
+            }
+            other => return p.expected("a property key", datafusion::sql::sqlparser::tokenizer::TokenWithSpan::wrap(other)),
+        };
+        let _ = p.consume_token(&Token::Eq);
+        let value = match p.next_token().token {
+            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) | Token::Number(s, _) => s,
+            Token::Word(w) => w.value,
+            other => return p.expected("a property value", datafusion::sql::sqlparser::tokenizer::TokenWithSpan::wrap(other)),
+        };
+        Ok((key, value))
+    })?;
+    parser.expect_token(&Token::RParen)?;
+    Ok(properties)
+}
+
+/// `CREATE [OR REPLACE] VIEW [IF NOT EXISTS] name [(column [COMMENT '...'], ...)]
+/// [COMMENT '...'] [TBLPROPERTIES (...)] AS query`.
+fn create_view(parser: &mut Parser) -> Result<CreateView, ParserError> {
+    parser.expect_keyword_is(Keyword::CREATE)?;
+    let or_replace = parser.parse_keywords(&[Keyword::OR, Keyword::REPLACE]);
+    if eat_word(parser, "TEMP") || eat_word(parser, "TEMPORARY") {
+        return Err(ParserError::ParserError("TEMPORARY VIEW: statements run in no session a temporary view could live in; create a view in a schema (CREATE VIEW catalog.schema.name AS ...)".to_string()));
+    }
+    parser.expect_keyword_is(Keyword::VIEW)?;
+    let if_not_exists = parser.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+    let name = name_parts(&parser.parse_object_name(false)?);
+    let mut columns = Vec::new();
+    if parser.consume_token(&Token::LParen) {
+        columns = parser.parse_comma_separated(|p| {
+            let column = p.parse_identifier()?.value.to_lowercase();
+            let comment = if p.parse_keyword(Keyword::COMMENT) { Some(p.parse_literal_string()?) } else { None };
+            Ok((column, comment))
+        })?;
+        parser.expect_token(&Token::RParen)?;
+    }
+    let (mut comment, mut properties_list) = (None, Vec::new());
+    loop {
+        if parser.parse_keyword(Keyword::COMMENT) {
+            comment = Some(parser.parse_literal_string()?);
+        } else if parser.parse_keyword(Keyword::TBLPROPERTIES) {
+            properties_list = properties(parser)?;
+        } else {
+            break;
+        }
+    }
+    parser.expect_keyword_is(Keyword::AS)?;
+    let query = parser.parse_query()?;
+    Ok(CreateView { name, or_replace, if_not_exists, columns, query, comment, properties: properties_list })
 }
 
 /// `GRANT privilege[, ...] ON securable TO principal[, ...]` and `REVOKE ... FROM ...`.
