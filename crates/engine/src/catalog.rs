@@ -21,6 +21,7 @@ use kiln_core::authn::Authenticator;
 use kiln_store::{PrincipalKind, SecurableKind};
 
 use crate::error::SqlError;
+use crate::{audit_table, information_schema};
 use crate::exec::views::{VIEW_CATALOG_PROPERTY, VIEW_SCHEMA_PROPERTY};
 use crate::parse::{KilnStatement, parse_statement};
 use crate::session::{ExecutionPool, session_state};
@@ -146,6 +147,20 @@ pub fn split_time_travel(name: &str) -> (String, TableVersion) {
     (name.to_string(), TableVersion::Latest)
 }
 
+impl GovernedSchema {
+    /// `<catalog>.information_schema.*` and `system.access.audit`, which are built from
+    /// Unity Catalog and the audit log rather than stored.
+    async fn system_table(&self, table: &str) -> Result<Option<Arc<dyn TableProvider>>, SqlError> {
+        if self.name == information_schema::SCHEMA_NAME {
+            return information_schema::view(&self.access, &self.catalog, table).await;
+        }
+        if self.catalog == information_schema::SYSTEM_CATALOG && self.name == audit_table::SCHEMA_NAME && table == audit_table::TABLE_NAME {
+            return audit_table::table(&self.access).await.map(Some);
+        }
+        Ok(None)
+    }
+}
+
 fn external(error: SqlError) -> DataFusionError {
     DataFusionError::External(Box::new(error))
 }
@@ -158,6 +173,9 @@ impl SchemaProvider for GovernedSchema {
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>, DataFusionError> {
         let (table, version) = split_time_travel(&name.to_lowercase());
+        if let Some(provider) = self.system_table(&table).await.map_err(external)? {
+            return Ok(Some(provider));
+        }
         let parts = [self.catalog.clone(), self.name.clone(), table];
         let full_name = parts.join(".");
         // A name that is not a table may still be a table function (`range(10)`): answer

@@ -1,19 +1,21 @@
 //! Kiln's SQL engine: DataFusion over Delta tables (delta-rs), governed by Unity Catalog,
 //! behind a statement layer that speaks Databricks SQL.
 
+mod audit_table;
 pub mod catalog;
 pub mod error;
 pub mod exec;
+pub mod history;
+mod information_schema;
 pub mod parse;
+pub mod results;
+pub mod samples;
 pub mod session;
+pub mod signing;
+pub mod statements;
 pub mod types;
+pub mod warehouses;
 
 pub use error::SqlError;
 pub use exec::{Executor, StatementContext, StatementOutput};
 pub use session::ExecutionPool;
-pub mod warehouses;
-pub mod results;
-pub mod statements;
-pub mod samples;
-pub mod signing;
-pub mod history;

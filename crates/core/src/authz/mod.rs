@@ -147,6 +147,11 @@ impl Authz {
     }
 
     /// Workspace-admin-only actions (SCIM writes, token management, audit reads).
+    /// Where decisions are recorded.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
     pub async fn require_admin(&self, caller: &Caller, action: &str, object: &str) -> Result<()> {
         if caller.is_admin() {
             self.audit.decision(caller, action, object, AuditDecision::Allow, "caller is a workspace admin").await;

@@ -71,8 +71,12 @@ pub(super) async fn show(run: &Run<'_>, statement: &Statement) -> Result<Stateme
             let pattern = like_filter(show_options);
             // No IN: the statement's schema.
             let schema = run.qualify(&parent(show_options).unwrap_or_default(), 2)?;
-            let tables = uc.list_tables(run.caller, &schema[0], &schema[1]).await.map_err(SqlError::from_core)?;
-            let rows = tables.into_iter().filter(|t| keep(&pattern, &t.name)).map(|t| vec![Some(t.schema_name), Some(t.name), Some("false".to_string())]).collect();
+            let names: Vec<String> = if schema[1] == crate::information_schema::SCHEMA_NAME {
+                crate::information_schema::view_names().map(str::to_string).collect()
+            } else {
+                uc.list_tables(run.caller, &schema[0], &schema[1]).await.map_err(SqlError::from_core)?.into_iter().map(|t| t.name).collect()
+            };
+            let rows = names.into_iter().filter(|name| keep(&pattern, name)).map(|name| vec![Some(schema[1].clone()), Some(name), Some("false".to_string())]).collect();
             StatementOutput::strings(&["database", "tableName", "isTemporary"], rows, "SHOW")
         }
         Statement::ShowColumns { show_options, .. } => {
