@@ -333,3 +333,107 @@ pub struct MetastoreSummary {
     pub updated_at: i64,
     pub updated_by: String,
 }
+
+/// A parameter of a SQL function, or a column it returns.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FunctionParameterInfo {
+    pub name: String,
+    pub type_text: String,
+    pub type_name: String,
+    pub position: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_json: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_precision: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_scale: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// SQL text of the default, used when a call leaves the argument out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_default: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FunctionParameterInfos {
+    #[serde(default)]
+    pub parameters: Vec<FunctionParameterInfo>,
+}
+
+/// The `function_info` of `POST /functions`: what a function is, as Databricks takes it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CreateFunction {
+    pub name: String,
+    pub catalog_name: String,
+    pub schema_name: String,
+    #[serde(default)]
+    pub input_params: FunctionParameterInfos,
+    pub data_type: String,
+    pub full_data_type: String,
+    pub routine_body: String,
+    pub routine_definition: String,
+    #[serde(default = "default_parameter_style")]
+    pub parameter_style: String,
+    #[serde(default)]
+    pub is_deterministic: bool,
+    #[serde(default = "default_sql_data_access")]
+    pub sql_data_access: String,
+    #[serde(default)]
+    pub is_null_call: bool,
+    #[serde(default = "default_security_type")]
+    pub security_type: String,
+    #[serde(default)]
+    pub specific_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_params: Option<FunctionParameterInfos>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql_path: Option<String>,
+}
+
+fn default_parameter_style() -> String {
+    "S".to_string()
+}
+
+fn default_sql_data_access() -> String {
+    "CONTAINS_SQL".to_string()
+}
+
+fn default_security_type() -> String {
+    "DEFINER".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CreateFunctionRequest {
+    pub function_info: CreateFunction,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FunctionInfo {
+    #[serde(flatten)]
+    pub definition: CreateFunction,
+    pub full_name: String,
+    pub function_id: String,
+    pub owner: String,
+    pub metastore_id: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListFunctionsResponse {
+    pub functions: Vec<FunctionInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}

@@ -56,7 +56,7 @@ impl Access {
     async fn for_view(&self, view: &SecurablePath) -> Result<Access, SqlError> {
         let full_name = view.full_name();
         if self.view_depth >= MAX_VIEW_DEPTH {
-            return Err(SqlError::bad_request(format!("[RECURSIVE_VIEW] reading {full_name} goes through more than {MAX_VIEW_DEPTH} nested views: does a view read itself? SQLSTATE: 42K0H")));
+            return Err(SqlError::condition("RECURSIVE_VIEW", format!("reading {full_name} goes through more than {MAX_VIEW_DEPTH} nested views: does a view read itself?"), "42K0H"));
         }
         let owner_name = &view.leaf().owner;
         let mut owner = None;
@@ -188,7 +188,7 @@ impl SchemaProvider for GovernedSchema {
         let spec = TableSpec::of(path.leaf());
         let writes = self.access.write_targets.contains(&full_name);
         if spec.is_view() && writes {
-            return Err(external(SqlError::bad_request(format!("[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] {full_name} is a view: only tables can be written. SQLSTATE: 42809"))));
+            return Err(external(SqlError::condition("EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE", format!("{full_name} is a view: only tables can be written."), "42809")));
         }
         if spec.is_view() && version != TableVersion::Latest {
             return Err(external(SqlError::bad_request(format!("{full_name} is a view: time travel (VERSION AS OF, TIMESTAMP AS OF) reads tables only"))));
@@ -216,11 +216,12 @@ async fn view_provider(access: &Access, path: &SecurablePath, spec: &TableSpec) 
     let properties = &path.leaf().properties;
     let context = |key: &str, depth: usize| properties.get(key).and_then(|v| v.as_str()).map(str::to_string).unwrap_or_else(|| path.nodes[depth].name.clone());
     let (catalog, schema) = (context(VIEW_CATALOG_PROPERTY, 1), context(VIEW_SCHEMA_PROPERTY, 2));
-    let state = session_state(&access.pool, view_access, &catalog, &schema).map_err(SqlError::from_datafusion)?;
+    let state = session_state(&access.pool, view_access.clone(), &catalog, &schema).map_err(SqlError::from_datafusion)?;
     let KilnStatement::Sql(mut statement) = parse_statement(&definition).map_err(SqlError::syntax)? else {
         return Err(SqlError::internal(format!("the view {full_name} does not hold a query")));
     };
     crate::exec::rewrite_time_travel(&mut statement)?;
+    crate::exec::functions::inline_calls(&view_access, &state, &catalog, &schema, &mut statement).await?;
     let plan = state.statement_to_plan(DfStatement::Statement(statement)).await.map_err(SqlError::from_datafusion)?;
     let names: Vec<Option<String>> = spec.columns.iter().map(|column| Some(column.name.clone())).collect();
     let plan = crate::exec::rename_outputs(plan, &names)?;

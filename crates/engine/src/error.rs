@@ -22,6 +22,11 @@ impl SqlError {
         SqlError::new("BAD_REQUEST", "INVALID_PARAMETER_VALUE", detail, "22023")
     }
 
+    /// A statement Databricks rejects with its own error condition, e.g. `UNRESOLVED_ROUTINE`.
+    pub fn condition(condition: &str, detail: impl std::fmt::Display, sql_state: &'static str) -> SqlError {
+        SqlError::new("BAD_REQUEST", condition, detail, sql_state)
+    }
+
     pub fn syntax(message: String) -> SqlError {
         SqlError { error_code: "BAD_REQUEST", message, sql_state: Some("42601") }
     }

@@ -3,6 +3,7 @@
 //! services, so one set of rules governs both.
 
 pub mod catalogs;
+pub mod functions;
 pub mod names;
 pub mod grants;
 pub mod tables;

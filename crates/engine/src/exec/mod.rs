@@ -6,6 +6,7 @@
 mod ddl;
 pub use ddl::column_infos;
 mod dml;
+pub(crate) mod functions;
 mod show;
 pub(crate) mod views;
 
@@ -211,12 +212,17 @@ impl Run<'_> {
             KilnStatement::DescribeHistory { name } => show::describe_history(self, &name).await,
             KilnStatement::Merge(merge) => dml::merge(self, *merge).await,
             KilnStatement::CreateView(view) => views::create_view(self, view).await,
+            KilnStatement::CreateFunction(function) => functions::create_function(self, function).await,
+            KilnStatement::DropFunction { name, if_exists } => functions::drop_function(self, &name, if_exists).await,
+            KilnStatement::ShowFunctions { user, system, schema, pattern } => functions::show_functions(self, user, system, schema.as_deref(), pattern.as_deref()).await,
+            KilnStatement::DescribeFunction { name } => functions::describe_function(self, &name).await,
         }
     }
 
-    /// Plans a statement: table references are resolved and authorized by the governed
-    /// catalog, then the statement's parameters are bound.
-    async fn plan(&self, state: &SessionState, statement: Statement) -> Result<LogicalPlan, SqlError> {
+    /// Plans a statement: calls of SQL functions are inlined, table references are resolved
+    /// and authorized by the governed catalog, then the statement's parameters are bound.
+    async fn plan(&self, state: &SessionState, mut statement: Statement) -> Result<LogicalPlan, SqlError> {
+        functions::inline_calls(&self.access(HashSet::new()), state, &self.context.catalog, &self.context.schema, &mut statement).await?;
         let plan = state.statement_to_plan(DfStatement::Statement(Box::new(statement))).await.map_err(SqlError::from_datafusion)?;
         if self.context.parameters.is_empty() {
             return Ok(plan);

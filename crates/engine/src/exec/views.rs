@@ -39,11 +39,11 @@ pub(super) async fn create_view(run: &Run<'_>, view: CreateView) -> Result<State
     let schema = match view.columns.is_empty() {
         true => planned,
         false if view.columns.len() != planned.fields().len() => {
-            return Err(SqlError::bad_request(format!(
-                "[CREATE_VIEW_COLUMN_ARITY_MISMATCH] {full_name} names {} columns but its query has {}. SQLSTATE: 21S01",
-                view.columns.len(),
-                planned.fields().len()
-            )));
+            return Err(SqlError::condition(
+                "CREATE_VIEW_COLUMN_ARITY_MISMATCH",
+                format!("{full_name} names {} columns but its query has {}.", view.columns.len(), planned.fields().len()),
+                "21S01",
+            ));
         }
         false => Schema::new(planned.fields().iter().zip(&view.columns).map(|(field, (name, _))| Field::new(name, field.data_type().clone(), field.is_nullable())).collect::<Vec<_>>()),
     };
@@ -69,7 +69,7 @@ pub(super) async fn create_view(run: &Run<'_>, view: CreateView) -> Result<State
         return Err(SqlError::from_core(kiln_core::uc::already_exists(SecurableKind::Table, &full_name)));
     }
     if !TableSpec::of(&existing).is_view() {
-        return Err(SqlError::bad_request(format!("[EXPECT_VIEW_NOT_TABLE.NO_ALTERNATIVE] {full_name} is a table: DROP TABLE it first to create a view of that name. SQLSTATE: 42809")));
+        return Err(SqlError::condition("EXPECT_VIEW_NOT_TABLE.NO_ALTERNATIVE", format!("{full_name} is a table: DROP TABLE it first to create a view of that name."), "42809"));
     }
     let mut path = schema_path;
     path.nodes.push(existing);

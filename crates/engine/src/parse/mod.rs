@@ -124,6 +124,31 @@ pub struct CreateView {
     pub properties: Vec<(String, String)>,
 }
 
+/// A parameter of CREATE FUNCTION.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParameterSpec {
+    pub name: String,
+    pub type_text: String,
+    /// SQL text of the default value.
+    pub default: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// `CREATE FUNCTION ... RETURNS type RETURN expression`: a SQL scalar function.
+#[derive(Debug, Clone)]
+pub struct CreateFunction {
+    pub name: Vec<String>,
+    pub or_replace: bool,
+    pub if_not_exists: bool,
+    pub parameters: Vec<ParameterSpec>,
+    pub returns: String,
+    /// The SQL after RETURN: an expression, or a query answering one value.
+    pub body: String,
+    pub comment: Option<String>,
+    pub deterministic: bool,
+    pub sql_data_access: &'static str,
+}
+
 /// One statement, classified for the executor.
 #[derive(Debug, Clone)]
 pub enum KilnStatement {
@@ -143,6 +168,11 @@ pub enum KilnStatement {
     DescribeHistory { name: Vec<String> },
     Merge(Box<Merge>),
     CreateView(CreateView),
+    CreateFunction(CreateFunction),
+    DropFunction { name: Vec<String>, if_exists: bool },
+    /// SHOW [USER | SYSTEM | ALL] FUNCTIONS [IN schema] [[LIKE] 'pattern'].
+    ShowFunctions { user: bool, system: bool, schema: Option<Vec<String>>, pattern: Option<String> },
+    DescribeFunction { name: Vec<String> },
 }
 
 /// Parses exactly one statement (a trailing `;` is fine).
@@ -213,7 +243,11 @@ fn parse_one(parser: &mut Parser) -> Result<KilnStatement, ParserError> {
         if peek_word(parser, offset, "TABLE") {
             return create_table(parser).map(KilnStatement::CreateTable);
         }
-        if peek_word(parser, offset, "VIEW") || peek_word(parser, offset, "TEMP") || peek_word(parser, offset, "TEMPORARY") {
+        let temporary = usize::from(peek_word(parser, offset, "TEMP") || peek_word(parser, offset, "TEMPORARY"));
+        if peek_word(parser, offset + temporary, "FUNCTION") {
+            return create_function(parser).map(KilnStatement::CreateFunction);
+        }
+        if peek_word(parser, offset + temporary, "VIEW") {
             return create_view(parser).map(KilnStatement::CreateView);
         }
     }
@@ -232,6 +266,43 @@ fn parse_one(parser: &mut Parser) -> Result<KilnStatement, ParserError> {
         let if_exists = parser.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
         let name = name_parts(&parser.parse_object_name(false)?);
         return Ok(KilnStatement::DropVolume { name, if_exists });
+    }
+    if peek_word(parser, 0, "DROP") && (peek_word(parser, 1, "FUNCTION") || (peek_word(parser, 2, "FUNCTION") && (peek_word(parser, 1, "TEMP") || peek_word(parser, 1, "TEMPORARY")))) {
+        parser.next_token();
+        if eat_word(parser, "TEMP") || eat_word(parser, "TEMPORARY") {
+            return Err(ParserError::ParserError("DROP TEMPORARY FUNCTION: there are no temporary functions; DROP FUNCTION catalog.schema.name".to_string()));
+        }
+        parser.next_token();
+        let if_exists = parser.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+        let name = name_parts(&parser.parse_object_name(false)?);
+        return Ok(KilnStatement::DropFunction { name, if_exists });
+    }
+    if peek_word(parser, 0, "SHOW") && (0..3).any(|offset| peek_word(parser, offset + 1, "FUNCTIONS")) {
+        parser.next_token();
+        let (user, system) = if eat_word(parser, "USER") {
+            (true, false)
+        } else if eat_word(parser, "SYSTEM") {
+            (false, true)
+        } else {
+            eat_word(parser, "ALL");
+            (true, true)
+        };
+        if !eat_word(parser, "FUNCTIONS") {
+            return parser.expected("FUNCTIONS", parser.peek_token());
+        }
+        let schema = if parser.parse_one_of_keywords(&[Keyword::IN, Keyword::FROM]).is_some() { Some(name_parts(&parser.parse_object_name(false)?)) } else { None };
+        let _ = parser.parse_keyword(Keyword::LIKE);
+        let pattern = match parser.peek_token().token {
+            Token::SingleQuotedString(_) | Token::DoubleQuotedString(_) => Some(parser.parse_literal_string()?),
+            _ => None,
+        };
+        return Ok(KilnStatement::ShowFunctions { user, system, schema, pattern });
+    }
+    if (peek_word(parser, 0, "DESCRIBE") || peek_word(parser, 0, "DESC")) && peek_word(parser, 1, "FUNCTION") {
+        parser.next_token();
+        parser.next_token();
+        eat_word(parser, "EXTENDED");
+        return Ok(KilnStatement::DescribeFunction { name: name_parts(&parser.parse_object_name(false)?) });
     }
     if peek_word(parser, 0, "GRANT") || peek_word(parser, 0, "REVOKE") {
         return grant(parser);
@@ -427,6 +498,71 @@ fn create_view(parser: &mut Parser) -> Result<CreateView, ParserError> {
     parser.expect_keyword_is(Keyword::AS)?;
     let query = parser.parse_query()?;
     Ok(CreateView { name, or_replace, if_not_exists, columns, query, comment, properties: properties_list })
+}
+
+/// `CREATE [OR REPLACE] FUNCTION [IF NOT EXISTS] name ([param type [DEFAULT expr] [COMMENT
+/// '...'], ...]) RETURNS type [LANGUAGE SQL] [[NOT] DETERMINISTIC] [COMMENT '...'] [CONTAINS
+/// SQL | READS SQL DATA] [SQL SECURITY DEFINER] RETURN expression`.
+fn create_function(parser: &mut Parser) -> Result<CreateFunction, ParserError> {
+    parser.expect_keyword_is(Keyword::CREATE)?;
+    let or_replace = parser.parse_keywords(&[Keyword::OR, Keyword::REPLACE]);
+    if eat_word(parser, "TEMP") || eat_word(parser, "TEMPORARY") {
+        return Err(ParserError::ParserError("TEMPORARY FUNCTION: statements run in no session a temporary function could live in; create it in a schema (CREATE FUNCTION catalog.schema.name ...)".to_string()));
+    }
+    parser.expect_keyword_is(Keyword::FUNCTION)?;
+    let if_not_exists = parser.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+    let name = name_parts(&parser.parse_object_name(false)?);
+    parser.expect_token(&Token::LParen)?;
+    let mut parameters = Vec::new();
+    if !parser.consume_token(&Token::RParen) {
+        parameters = parser.parse_comma_separated(|p| {
+            let name = p.parse_identifier()?.value.to_lowercase();
+            let type_text = p.parse_data_type()?.to_string();
+            let default = if p.parse_keyword(Keyword::DEFAULT) { Some(p.parse_expr()?.to_string()) } else { None };
+            let comment = if p.parse_keyword(Keyword::COMMENT) { Some(p.parse_literal_string()?) } else { None };
+            Ok(ParameterSpec { name, type_text, default, comment })
+        })?;
+        parser.expect_token(&Token::RParen)?;
+    }
+    parser.expect_keyword_is(Keyword::RETURNS)?;
+    if peek_word(parser, 0, "TABLE") {
+        return Err(ParserError::ParserError("RETURNS TABLE: table functions are not supported; a function returns one value".to_string()));
+    }
+    let returns = parser.parse_data_type()?.to_string();
+    let (mut comment, mut deterministic, mut sql_data_access) = (None, false, "CONTAINS_SQL");
+    loop {
+        if parser.parse_keyword(Keyword::LANGUAGE) {
+            let language = parser.parse_identifier()?.value;
+            if !language.eq_ignore_ascii_case("SQL") {
+                return Err(ParserError::ParserError(format!("LANGUAGE {language}: Kiln runs SQL functions only")));
+            }
+        } else if parser.parse_keyword(Keyword::DETERMINISTIC) {
+            deterministic = true;
+        } else if parser.parse_keywords(&[Keyword::NOT, Keyword::DETERMINISTIC]) {
+            deterministic = false;
+        } else if parser.parse_keyword(Keyword::COMMENT) {
+            comment = Some(parser.parse_literal_string()?);
+        } else if eat_word(parser, "CONTAINS") {
+            parser.expect_keyword_is(Keyword::SQL)?;
+            sql_data_access = "CONTAINS_SQL";
+        } else if eat_word(parser, "READS") {
+            parser.expect_keyword_is(Keyword::SQL)?;
+            eat_word(parser, "DATA");
+            sql_data_access = "READS_SQL_DATA";
+        } else if parser.parse_keywords(&[Keyword::NO, Keyword::SQL]) {
+            sql_data_access = "NO_SQL";
+        } else if parser.parse_keywords(&[Keyword::SQL, Keyword::SECURITY]) {
+            parser.expect_keyword_is(Keyword::DEFINER)?;
+        } else {
+            break;
+        }
+    }
+    if parser.parse_keyword(Keyword::AS) {
+        return Err(ParserError::ParserError("AS $$ ... $$: Kiln runs SQL functions only; write RETURN <expression>".to_string()));
+    }
+    parser.expect_keyword_is(Keyword::RETURN)?;
+    let body = if peek_word(parser, 0, "SELECT") || peek_word(parser, 0, "WITH") { format!("({})", parser.parse_query()?) } else { parser.parse_expr()?.to_string() };
+    Ok(CreateFunction { name, or_replace, if_not_exists, parameters, returns, body, comment, deterministic, sql_data_access })
 }
 
 /// `GRANT privilege[, ...] ON securable TO principal[, ...]` and `REVOKE ... FROM ...`.

@@ -29,6 +29,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route(&format!("{BASE}/tables/{{full_name}}"), get(get_table).patch(update_table).delete(delete_table))
         .route(&format!("{BASE}/tables/{{full_name}}/exists"), get(table_exists))
         .route(&format!("{BASE}/table-summaries"), get(table_summaries))
+        .route(&format!("{BASE}/functions"), get(list_functions).post(create_function))
+        .route(&format!("{BASE}/functions/{{name}}"), get(get_function).patch(update_function).delete(delete_function))
         .route(&format!("{BASE}/volumes"), get(list_volumes).post(create_volume))
         .route(&format!("{BASE}/volumes/{{name}}"), get(get_volume).patch(update_volume).delete(delete_volume))
         .route(&format!("{BASE}/permissions/{{securable_type}}/{{full_name}}"), get(get_grants).patch(update_grants))
@@ -189,6 +191,35 @@ async fn update_volume(
 
 async fn delete_volume(State(state): State<AppState>, CallerExtractor(caller): Caller, Path(name): Path<String>) -> Reply<serde_json::Value> {
     state.uc.delete_volume(&caller, &name).await?;
+    Ok(empty())
+}
+
+async fn create_function(State(state): State<AppState>, CallerExtractor(caller): Caller, AppJson(request): AppJson<CreateFunctionRequest>) -> Reply<FunctionInfo> {
+    Ok(Json(state.uc.create_function(&caller, request.function_info).await?))
+}
+
+async fn list_functions(State(state): State<AppState>, CallerExtractor(caller): Caller, Query(query): Query<ListQuery>) -> Reply<ListFunctionsResponse> {
+    let catalog_name = required(&query.catalog_name, "catalog_name")?;
+    let schema_name = required(&query.schema_name, "schema_name")?;
+    let (functions, next_page_token) = page(state.uc.list_functions(&caller, catalog_name, schema_name).await?, &query)?;
+    Ok(Json(ListFunctionsResponse { functions, next_page_token }))
+}
+
+async fn get_function(State(state): State<AppState>, CallerExtractor(caller): Caller, Path(name): Path<String>) -> Reply<FunctionInfo> {
+    Ok(Json(state.uc.get_function(&caller, &name).await?))
+}
+
+async fn update_function(
+    State(state): State<AppState>,
+    CallerExtractor(caller): Caller,
+    Path(name): Path<String>,
+    AppJson(update): AppJson<UpdateSecurable>,
+) -> Reply<FunctionInfo> {
+    Ok(Json(state.uc.update_function(&caller, &name, update.owner).await?))
+}
+
+async fn delete_function(State(state): State<AppState>, CallerExtractor(caller): Caller, Path(name): Path<String>) -> Reply<serde_json::Value> {
+    state.uc.delete_function(&caller, &name).await?;
     Ok(empty())
 }
 
