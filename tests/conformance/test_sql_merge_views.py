@@ -170,3 +170,45 @@ def test_creating_a_view_needs_select_on_what_it_reads(admin, admin_sql, schema,
     assert message == insufficient("SELECT", f"Table '{secret}'"), message
     sp_sql.ok(f"CREATE VIEW {schema}.mine AS SELECT 42 AS answer")
     assert admin.tables.get(f"{schema}.mine").owner == non_admin.name
+
+
+# --- ALTER and COMMENT ON -------------------------------------------------------------------
+
+
+def test_alter_table_columns_properties_comment_rename_and_owner(admin, admin_sql, schema, non_admin):
+    table = f"{schema}.events"
+    admin_sql.ok(f"CREATE TABLE {table} (id BIGINT)")
+    admin_sql.ok(f"INSERT INTO {table} VALUES (1)")
+    admin_sql.ok(f"ALTER TABLE {table} ADD COLUMNS (kind STRING COMMENT 'what happened', at TIMESTAMP)")
+    admin_sql.ok(f"INSERT INTO {table} VALUES (2, 'click', TIMESTAMP '2024-01-01 00:00:00')")
+    assert admin_sql.rows(f"SELECT id, kind FROM {table} ORDER BY id") == [["1", None], ["2", "click"]]
+    admin_sql.ok(f"ALTER TABLE {table} ALTER COLUMN id COMMENT 'the key'")
+    admin_sql.ok(f"ALTER TABLE {table} SET TBLPROPERTIES ('team' = 'web', 'delta.appendOnly' = 'false')")
+    admin_sql.ok(f"COMMENT ON TABLE {table} IS 'what users did'")
+    info = admin.tables.get(table)
+    assert [(c.name, c.comment, c.position) for c in info.columns] == [("id", "the key", 0), ("kind", "what happened", 1), ("at", None, 2)]
+    assert info.properties["team"] == "web" and info.comment == "what users did"
+    admin_sql.ok(f"ALTER TABLE {table} UNSET TBLPROPERTIES ('team')")
+    assert "team" not in (admin.tables.get(table).properties or {})
+    message = admin_sql.error(f"ALTER TABLE {table} ADD COLUMN id INT")
+    assert "FIELDS_ALREADY_EXISTS" in message, message
+
+    admin_sql.ok(f"ALTER TABLE {table} RENAME TO {schema}.user_events")
+    assert admin_sql.rows(f"SELECT count(*) FROM {schema}.user_events") == [["2"]], "the data moves with the name"
+    admin_sql.ok(f"ALTER TABLE {schema}.user_events OWNER TO `{non_admin.name}`")
+    assert admin.tables.get(f"{schema}.user_events").owner == non_admin.name
+
+
+def test_alter_catalog_schema_and_view(admin, admin_sql, schema, non_admin):
+    catalog_name = schema.split(".")[0]
+    admin_sql.ok(f"COMMENT ON CATALOG {catalog_name} IS 'team data'")
+    admin_sql.ok(f"ALTER SCHEMA {schema} SET DBPROPERTIES ('stage' = 'dev')")
+    admin_sql.ok(f"CREATE VIEW {schema}.v AS SELECT 1 AS one")
+    admin_sql.ok(f"ALTER VIEW {schema}.v AS SELECT 2 AS two")
+    assert admin_sql.rows(f"SELECT * FROM {schema}.v") == [["2"]]
+    assert [c.name for c in admin.tables.get(f"{schema}.v").columns] == ["two"]
+
+    admin_sql.ok(f"ALTER SCHEMA {schema} OWNER TO `{non_admin.name}`")
+    assert admin.catalogs.get(catalog_name).comment == "team data"
+    info = admin.schemas.get(schema)
+    assert info.properties["stage"] == "dev" and info.owner == non_admin.name

@@ -155,7 +155,7 @@ pub(super) async fn create_table(run: &Run<'_>, table: CreateTable) -> Result<St
     Ok(StatementOutput::empty("CREATE"))
 }
 
-fn declared_schema(columns: &[ColumnSpec]) -> Result<SchemaRef, SqlError> {
+pub(super) fn declared_schema(columns: &[ColumnSpec]) -> Result<SchemaRef, SqlError> {
     let mut seen = HashSet::new();
     let mut fields = Vec::with_capacity(columns.len());
     for column in columns {

@@ -182,7 +182,7 @@ pub(super) async fn merge(run: &Run<'_>, merge: Merge) -> Result<StatementOutput
 }
 
 /// Errors in a predicate or assignment are the user's, not internal ones.
-fn dml_error(error: deltalake::DeltaTableError) -> SqlError {
+pub(super) fn dml_error(error: deltalake::DeltaTableError) -> SqlError {
     match error {
         deltalake::DeltaTableError::Generic(detail) => SqlError::bad_request(detail),
         other => SqlError::bad_request(other.to_string()),

@@ -3,6 +3,7 @@
 //! DDL, GRANT, SHOW, DESCRIBE, UPDATE and DELETE on Delta tables) is dispatched here to the
 //! same services the REST API uses.
 
+mod alter;
 mod ddl;
 pub use ddl::column_infos;
 mod dml;
@@ -216,6 +217,7 @@ impl Run<'_> {
             KilnStatement::DropFunction { name, if_exists } => functions::drop_function(self, &name, if_exists).await,
             KilnStatement::ShowFunctions { user, system, schema, pattern } => functions::show_functions(self, user, system, schema.as_deref(), pattern.as_deref()).await,
             KilnStatement::DescribeFunction { name } => functions::describe_function(self, &name).await,
+            KilnStatement::Alter { kind, name, action } => alter::alter(self, kind, &name, action).await,
         }
     }
 

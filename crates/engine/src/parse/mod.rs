@@ -149,6 +149,22 @@ pub struct CreateFunction {
     pub sql_data_access: &'static str,
 }
 
+/// What an ALTER (or COMMENT ON) statement changes.
+#[derive(Debug, Clone)]
+pub enum AlterAction {
+    /// RENAME TO: the new name (its last part is the new name of the object).
+    Rename(Vec<String>),
+    Owner(String),
+    /// COMMENT ON ... IS '...' (NULL clears it).
+    Comment(Option<String>),
+    SetProperties(Vec<(String, String)>),
+    UnsetProperties(Vec<String>),
+    AddColumns(Vec<ColumnSpec>),
+    ColumnComment { column: String, comment: String },
+    /// ALTER VIEW ... AS query.
+    ViewQuery(Box<Query>),
+}
+
 /// One statement, classified for the executor.
 #[derive(Debug, Clone)]
 pub enum KilnStatement {
@@ -173,6 +189,7 @@ pub enum KilnStatement {
     /// SHOW [USER | SYSTEM | ALL] FUNCTIONS [IN schema] [[LIKE] 'pattern'].
     ShowFunctions { user: bool, system: bool, schema: Option<Vec<String>>, pattern: Option<String> },
     DescribeFunction { name: Vec<String> },
+    Alter { kind: SecurableKind, name: Vec<String>, action: AlterAction },
 }
 
 /// Parses exactly one statement (a trailing `;` is fine).
@@ -303,6 +320,17 @@ fn parse_one(parser: &mut Parser) -> Result<KilnStatement, ParserError> {
         parser.next_token();
         eat_word(parser, "EXTENDED");
         return Ok(KilnStatement::DescribeFunction { name: name_parts(&parser.parse_object_name(false)?) });
+    }
+    if peek_word(parser, 0, "ALTER") && ["CATALOG", "SCHEMA", "DATABASE", "TABLE", "VIEW", "VOLUME"].iter().any(|kind| peek_word(parser, 1, kind)) {
+        return alter(parser);
+    }
+    if peek_word(parser, 0, "COMMENT") && peek_word(parser, 1, "ON") {
+        parser.next_token();
+        parser.next_token();
+        let (kind, name) = securable(parser)?;
+        parser.expect_keyword_is(Keyword::IS)?;
+        let comment = if parser.parse_keyword(Keyword::NULL) { None } else { Some(parser.parse_literal_string()?) };
+        return Ok(KilnStatement::Alter { kind, name, action: AlterAction::Comment(comment) });
     }
     if peek_word(parser, 0, "GRANT") || peek_word(parser, 0, "REVOKE") {
         return grant(parser);
@@ -563,6 +591,69 @@ fn create_function(parser: &mut Parser) -> Result<CreateFunction, ParserError> {
     parser.expect_keyword_is(Keyword::RETURN)?;
     let body = if peek_word(parser, 0, "SELECT") || peek_word(parser, 0, "WITH") { format!("({})", parser.parse_query()?) } else { parser.parse_expr()?.to_string() };
     Ok(CreateFunction { name, or_replace, if_not_exists, parameters, returns, body, comment, deterministic, sql_data_access })
+}
+
+/// `ALTER CATALOG | SCHEMA | TABLE | VIEW | VOLUME name action`: RENAME TO, [SET] OWNER TO,
+/// SET/UNSET TBLPROPERTIES (DBPROPERTIES), ADD COLUMN(S), ALTER COLUMN c COMMENT, and for a
+/// view AS query.
+fn alter(parser: &mut Parser) -> Result<KilnStatement, ParserError> {
+    parser.next_token();
+    let view = peek_word(parser, 0, "VIEW");
+    let (kind, name) = securable(parser)?;
+    let action = if parser.parse_keywords(&[Keyword::RENAME, Keyword::TO]) {
+        AlterAction::Rename(name_parts(&parser.parse_object_name(false)?))
+    } else if parser.parse_keywords(&[Keyword::OWNER, Keyword::TO]) || parser.parse_keywords(&[Keyword::SET, Keyword::OWNER, Keyword::TO]) {
+        AlterAction::Owner(principal_name(parser)?)
+    } else if parser.parse_keyword(Keyword::SET) && (parser.parse_keyword(Keyword::TBLPROPERTIES) || eat_word(parser, "DBPROPERTIES") || eat_word(parser, "PROPERTIES")) {
+        AlterAction::SetProperties(properties(parser)?)
+    } else if parser.parse_keyword(Keyword::UNSET) && parser.parse_keyword(Keyword::TBLPROPERTIES) {
+        let _ = parser.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+        let keys = properties_keys(parser)?;
+        AlterAction::UnsetProperties(keys)
+    } else if parser.parse_keyword(Keyword::ADD) {
+        let parenthesised = if eat_word(parser, "COLUMNS") { true } else { eat_word(parser, "COLUMN"); parser.peek_token().token == Token::LParen };
+        if parenthesised {
+            parser.expect_token(&Token::LParen)?;
+        }
+        let columns = parser.parse_comma_separated(|p| {
+            let column = p.parse_column_def()?;
+            let comment = column.options.iter().find_map(|o| if let ColumnOption::Comment(c) = &o.option { Some(c.clone()) } else { None });
+            Ok(ColumnSpec { name: column.name.value.to_lowercase(), type_text: column.data_type.to_string(), nullable: true, comment })
+        })?;
+        if parenthesised {
+            parser.expect_token(&Token::RParen)?;
+        }
+        AlterAction::AddColumns(columns)
+    } else if parser.parse_keyword(Keyword::ALTER) || parser.parse_keyword(Keyword::CHANGE) {
+        eat_word(parser, "COLUMN");
+        let column = parser.parse_identifier()?.value.to_lowercase();
+        parser.expect_keyword_is(Keyword::COMMENT)?;
+        AlterAction::ColumnComment { column, comment: parser.parse_literal_string()? }
+    } else if view && parser.parse_keyword(Keyword::AS) {
+        AlterAction::ViewQuery(parser.parse_query()?)
+    } else {
+        return parser.expected("RENAME TO, OWNER TO, SET TBLPROPERTIES, UNSET TBLPROPERTIES, ADD COLUMNS, ALTER COLUMN or AS", parser.peek_token());
+    };
+    Ok(KilnStatement::Alter { kind, name, action })
+}
+
+/// `(key, ...)` of UNSET TBLPROPERTIES.
+fn properties_keys(parser: &mut Parser) -> Result<Vec<String>, ParserError> {
+    parser.expect_token(&Token::LParen)?;
+    let keys = parser.parse_comma_separated(|p| match p.next_token().token {
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Ok(s),
+        Token::Word(w) => {
+            let mut key = w.value;
+            while p.consume_token(&Token::Period) {
+                key.push('.');
+                key.push_str(&p.parse_identifier()?.value);
+            }
+            Ok(key)
+        }
+        other => p.expected("a property key", datafusion::sql::sqlparser::tokenizer::TokenWithSpan::wrap(other)),
+    })?;
+    parser.expect_token(&Token::RParen)?;
+    Ok(keys)
 }
 
 /// `GRANT privilege[, ...] ON securable TO principal[, ...]` and `REVOKE ... FROM ...`.
