@@ -121,8 +121,8 @@ pub(super) async fn create_table(run: &Run<'_>, table: CreateTable) -> Result<St
     // The columns: declared, or those of the query (which is planned, and so authorized, first).
     let (arrow_schema, query_plan) = match &table.query {
         Some(query) => {
-            let state = run.session(HashSet::new())?;
-            let plan = run.plan(&state, Statement::Query(query.clone())).await?;
+            let mut state = run.session(HashSet::new())?;
+            let plan = run.plan(&mut state, Statement::Query(query.clone())).await?;
             (Arc::new(plan.schema().as_arrow().clone()), Some((state, plan)))
         }
         None => (declared_schema(&table.columns)?, None),

@@ -132,8 +132,8 @@ pub(super) async fn merge(run: &Run<'_>, merge: Merge) -> Result<StatementOutput
         return Err(SqlError::internal("the MERGE source did not read as a query"));
     };
     super::rewrite_time_travel(&mut source)?;
-    let state = run.session(std::collections::HashSet::new())?;
-    let source_plan = run.plan(&state, *source).await?;
+    let mut state = run.session(std::collections::HashSet::new())?;
+    let source_plan = run.plan(&mut state, *source).await?;
     let source = datafusion::dataframe::DataFrame::new(state.clone(), source_plan);
 
     let mut builder = table

@@ -65,8 +65,8 @@ pub(super) async fn create_function(run: &Run<'_>, function: CreateFunction) -> 
     let crate::parse::KilnStatement::Sql(probe) = crate::parse::parse_statement(&probe).map_err(SqlError::syntax)? else {
         return Err(SqlError::internal("the function probe is not a query"));
     };
-    let state = run.session(Default::default())?;
-    run.plan(&state, *probe).await.map_err(|e| SqlError::bad_request(format!("the body of {full_name} does not plan: {}", e.message)))?;
+    let mut state = run.session(Default::default())?;
+    run.plan(&mut state, *probe).await.map_err(|e| SqlError::bad_request(format!("the body of {full_name} does not plan: {}", e.message)))?;
 
     let schema_path = uc.resolve(run.caller, SecurableKind::Schema, "name", &parts[..2].join(".")).await?;
     let existing = uc.store().find_securable(Some(&schema_path.leaf().id), SecurableKind::Function, &parts[2]).await.map_err(kiln_core::Error::from)?;

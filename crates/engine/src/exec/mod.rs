@@ -7,6 +7,7 @@ mod alter;
 mod ddl;
 pub use ddl::column_infos;
 mod dml;
+mod files;
 pub(crate) mod functions;
 mod show;
 pub(crate) mod views;
@@ -176,15 +177,15 @@ impl Run<'_> {
             Statement::Query(_) | Statement::Explain { .. } => {
                 rewrite_time_travel(&mut statement)?;
                 let names = output_names(&statement);
-                let state = self.session(HashSet::new())?;
-                let plan = rename_outputs(self.plan(&state, statement).await?, &names)?;
+                let mut state = self.session(HashSet::new())?;
+                let plan = rename_outputs(self.plan(&mut state, statement).await?, &names)?;
                 self.stream(state, plan, "SELECT").await
             }
             Statement::Insert(insert) => {
                 let target = self.qualify(&name_parts(&insert_target(insert)?), 3)?;
                 rewrite_time_travel(&mut statement)?;
-                let state = self.session(HashSet::from([target.join(".")]))?;
-                let plan = self.plan(&state, statement).await?;
+                let mut state = self.session(HashSet::from([target.join(".")]))?;
+                let plan = self.plan(&mut state, statement).await?;
                 dml::insert(self, state, plan, &target).await
             }
             Statement::Update(_) | Statement::Delete(_) => dml::update_or_delete(self, statement).await,
@@ -221,10 +222,13 @@ impl Run<'_> {
         }
     }
 
-    /// Plans a statement: calls of SQL functions are inlined, table references are resolved
+    /// Plans a statement: file reads are checked and prepared, calls of SQL functions are
+    /// inlined, table references are resolved
     /// and authorized by the governed catalog, then the statement's parameters are bound.
-    async fn plan(&self, state: &SessionState, mut statement: Statement) -> Result<LogicalPlan, SqlError> {
-        functions::inline_calls(&self.access(HashSet::new()), state, &self.context.catalog, &self.context.schema, &mut statement).await?;
+    async fn plan(&self, state: &mut SessionState, mut statement: Statement) -> Result<LogicalPlan, SqlError> {
+        let access = self.access(HashSet::new());
+        files::prepare(&access, state, &mut statement).await?;
+        functions::inline_calls(&access, state, &self.context.catalog, &self.context.schema, &mut statement).await?;
         let plan = state.statement_to_plan(DfStatement::Statement(Box::new(statement))).await.map_err(SqlError::from_datafusion)?;
         if self.context.parameters.is_empty() {
             return Ok(plan);

@@ -33,8 +33,8 @@ pub(super) async fn create_view(run: &Run<'_>, view: CreateView) -> Result<State
 
     let statement = Statement::Query(view.query.clone());
     let names = output_names(&statement);
-    let state = run.session(HashSet::new())?;
-    let plan = rename_outputs(run.plan(&state, statement).await?, &names)?;
+    let mut state = run.session(HashSet::new())?;
+    let plan = rename_outputs(run.plan(&mut state, statement).await?, &names)?;
     let planned = plan.schema().as_arrow().clone();
     let schema = match view.columns.is_empty() {
         true => planned,
