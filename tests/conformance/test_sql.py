@@ -210,7 +210,16 @@ def test_named_parameters_are_typed_values_not_sql(admin_sql):
 
 def test_unbound_parameter_fails_the_statement(admin_sql):
     message = admin_sql.error("SELECT :missing AS m")
-    assert "missing" in message
+    assert message.startswith("[UNBOUND_SQL_PARAMETER] Found the unbound parameter: missing."), message
+
+
+def test_arrays_structs_and_maps_are_json_text(admin_sql):
+    response = admin_sql.ok(
+        "SELECT array(1, 2) AS a, named_struct('x', 1, 'y', 'b') AS s, map('k', 1) AS m, "
+        "struct(1 AS n, array('x', NULL) AS l) AS deep, CAST(NULL AS ARRAY<INT>) AS none"
+    )
+    assert response.result.data_array == [["[1,2]", '{"x":1,"y":"b"}', '{"k":1}', '{"n":1,"l":["x",null]}', None]]
+    assert [c[1] for c in columns_of(response)] == ["ARRAY", "STRUCT", "MAP", "STRUCT", "ARRAY"]
 
 
 def test_row_limit_truncates_and_says_so(admin_sql):
@@ -546,7 +555,16 @@ def test_update_delete_and_time_travel(admin_sql, schema):
         ["plum", "3"],
     ]
 
-    history = records(admin_sql.ok(f"DESCRIBE HISTORY {table}"))
+    described = admin_sql.ok(f"DESCRIBE HISTORY {table}")
+    assert [c[:2] for c in columns_of(described)][:6] == [
+        ("version", "LONG"),
+        ("timestamp", "TIMESTAMP"),
+        ("userId", "STRING"),
+        ("userName", "STRING"),
+        ("operation", "STRING"),
+        ("operationParameters", "MAP"),
+    ]
+    history = records(described)
     assert [h["version"] for h in history] == ["3", "2", "1", "0"], "newest first"
     assert [h["operation"] for h in history] == ["DELETE", "UPDATE", "WRITE", "CREATE TABLE"]
     inserted_at = history[2]["timestamp"]

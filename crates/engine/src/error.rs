@@ -94,6 +94,14 @@ impl SqlError {
             return inner;
         }
         let root_text = error.find_root().to_string();
+        if let Some(name) = root_text.split("Placeholder ':").nth(1).and_then(|rest| rest.split('\'').next()) {
+            return SqlError::new(
+                "BAD_REQUEST",
+                "UNBOUND_SQL_PARAMETER",
+                format!("Found the unbound parameter: {name}. Please, fix `parameters` and provide a value for the parameter."),
+                "42P02",
+            );
+        }
         if let Some(name) = root_text.split("table '").nth(1).and_then(|rest| rest.split("' not found").next()) {
             let parts: Vec<String> = name.split('.').map(str::to_string).collect();
             return SqlError::table_not_found(&parts);

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use datafusion::arrow::array::Array;
+use datafusion::arrow::array::{Array, ArrayRef};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -171,6 +171,7 @@ impl ResultBuilder {
             .map(|column| ArrayFormatter::try_new(column.as_ref(), &options))
             .collect::<Result<_, _>>()
             .map_err(|e| SqlError::internal(format!("formatting results: {e}")))?;
+        let nested: Vec<Option<Vec<Option<String>>>> = batch.columns().iter().map(|column| is_nested(column.data_type()).then(|| json_texts(column)).transpose()).collect::<Result<_, _>>()?;
         for row_index in 0..batch.num_rows() {
             if self.row_limit.is_some_and(|limit| self.set.total_rows as usize >= limit) {
                 self.set.truncated = true;
@@ -180,7 +181,11 @@ impl ResultBuilder {
                 .columns()
                 .iter()
                 .zip(&formatters)
-                .map(|(column, formatter)| (!is_null(column.as_ref(), row_index)).then(|| value_text(column.data_type(), formatter, row_index)))
+                .zip(&nested)
+                .map(|((column, formatter), json)| match json {
+                    Some(texts) => texts[row_index].clone(),
+                    None => (!is_null(column.as_ref(), row_index)).then(|| value_text(column.data_type(), formatter, row_index)),
+                })
                 .collect();
             let encoded = match self.set.format {
                 Format::Csv => csv_line(&row),
@@ -326,6 +331,23 @@ fn arrow_stream(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>, 
 /// `NullArray` (an untyped NULL) has no null buffer, so ask for its logical nulls.
 fn is_null(column: &dyn Array, row: usize) -> bool {
     column.data_type() == &DataType::Null || column.is_null(row)
+}
+
+fn is_nested(data_type: &DataType) -> bool {
+    matches!(data_type, DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _) | DataType::Struct(_) | DataType::Map(_, _))
+}
+
+/// Databricks answers arrays, structs and maps as JSON text: `[1,2]`, `{"a":1}`, fields
+/// in their order. Arrow writes one `{"v":<value>}` line per row (`{}` for NULL), from which
+/// the value is cut.
+fn json_texts(column: &ArrayRef) -> Result<Vec<Option<String>>, SqlError> {
+    let failed = |e: &dyn std::fmt::Display| SqlError::internal(format!("formatting results: {e}"));
+    let single = RecordBatch::try_from_iter([("v", column.clone())]).map_err(|e| failed(&e))?;
+    let mut writer = datafusion::arrow::json::LineDelimitedWriter::new(Vec::new());
+    writer.write(&single).map_err(|e| failed(&e))?;
+    writer.finish().map_err(|e| failed(&e))?;
+    let text = String::from_utf8(writer.into_inner()).map_err(|e| failed(&e))?;
+    Ok(text.lines().map(|line| line.strip_prefix("{\"v\":").and_then(|rest| rest.strip_suffix('}')).map(str::to_string)).collect())
 }
 
 /// Arrow's display text, except where Databricks spells values differently.

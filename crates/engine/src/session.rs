@@ -78,6 +78,12 @@ fn prepared_state(runtime: Arc<RuntimeEnv>) -> SessionState {
         .with_physical_optimizer_rules(physical_optimizer_rules())
         .build();
     state.register_udtf("range", Arc::new(SparkRange));
+    // Spark's names for DataFusion functions.
+    for (spark, datafusion) in [("array", "make_array")] {
+        if let Some(function) = state.scalar_functions().get(datafusion).cloned() {
+            let _ = state.register_udf(Arc::new(function.as_ref().clone().with_aliases([spark])));
+        }
+    }
     state
 }
 

@@ -169,30 +169,49 @@ pub(super) async fn describe_history(run: &Run<'_>, name: &[String]) -> Result<S
     let table = deltalake::open_table(table_url(run.uc(), &path.leaf().id)?).await.map_err(SqlError::delta)?;
     let latest = table.version().unwrap_or_default();
     let commits: Vec<_> = table.history(None).try_collect().await.map_err(SqlError::delta)?;
-    let rows = commits
-        .into_iter()
-        .enumerate()
-        .map(|(index, commit)| {
-            let timestamp = commit.timestamp.and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
-            let parameters = commit.operation_parameters.as_ref().map(|p| serde_json::to_string(p).unwrap_or_default());
-            let metrics = commit.info.get("operationMetrics").map(|m| m.to_string());
-            vec![
-                Some((latest.saturating_sub(index as u64)).to_string()),
-                timestamp,
-                commit.user_id.clone(),
-                commit.user_name.clone(),
-                commit.operation.clone(),
-                parameters,
-                commit.read_version.map(|v| v.to_string()),
-                commit.is_blind_append.map(|b| b.to_string()),
-                metrics,
-                commit.engine_info.clone(),
-            ]
-        })
+    history_output(latest, &commits)
+}
+
+/// DESCRIBE HISTORY's rows, typed as Databricks types them: newest first.
+fn history_output(latest: u64, commits: &[deltalake::kernel::CommitInfo]) -> Result<StatementOutput, SqlError> {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{ArrayRef, BooleanArray, Int64Array, MapBuilder, StringArray, StringBuilder, TimestampMillisecondArray};
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+
+    let map = |values: &dyn Fn(&deltalake::kernel::CommitInfo) -> Option<Vec<(String, String)>>| -> ArrayRef {
+        let mut builder = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
+        for commit in commits {
+            let entries = values(commit);
+            for (key, value) in entries.iter().flatten() {
+                builder.keys().append_value(key);
+                builder.values().append_value(value);
+            }
+            let _ = builder.append(entries.is_some());
+        }
+        Arc::new(builder.finish())
+    };
+    let as_text = |value: &serde_json::Value| value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string());
+    let strings = |value: &dyn Fn(&deltalake::kernel::CommitInfo) -> Option<String>| -> ArrayRef { Arc::new(commits.iter().map(value).collect::<StringArray>()) };
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new((0..commits.len()).map(|index| Some(latest.saturating_sub(index as u64) as i64)).collect::<Int64Array>()),
+        Arc::new(commits.iter().map(|c| c.timestamp).collect::<TimestampMillisecondArray>().with_timezone("UTC")),
+        strings(&|c| c.user_id.clone()),
+        strings(&|c| c.user_name.clone()),
+        strings(&|c| c.operation.clone()),
+        map(&|c| c.operation_parameters.as_ref().map(|p| p.iter().map(|(k, v)| (k.clone(), as_text(v))).collect())),
+        Arc::new(commits.iter().map(|c| c.read_version.map(|v| v as i64)).collect::<Int64Array>()),
+        Arc::new(commits.iter().map(|c| c.is_blind_append).collect::<BooleanArray>()),
+        map(&|c| c.info.get("operationMetrics").and_then(|m| m.as_object()).map(|m| m.iter().map(|(k, v)| (k.clone(), as_text(v))).collect())),
+        strings(&|c| c.engine_info.clone()),
+    ];
+    let fields: Vec<Field> = ["version", "timestamp", "userId", "userName", "operation", "operationParameters", "readVersion", "isBlindAppend", "operationMetrics", "engineInfo"]
+        .iter()
+        .zip(&columns)
+        .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
         .collect();
-    StatementOutput::strings(
-        &["version", "timestamp", "userId", "userName", "operation", "operationParameters", "readVersion", "isBlindAppend", "operationMetrics", "engineInfo"],
-        rows,
-        "DESCRIBE",
-    )
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| SqlError::internal(e.to_string()))?;
+    Ok(StatementOutput::batches(schema, vec![batch], "DESCRIBE"))
 }
