@@ -35,8 +35,8 @@ def digits_cross_join(levels: int) -> str:
     return " CROSS JOIN ".join(f"{DIGITS} AS d{i}(x)" for i in range(levels))
 
 
-# Known gap: DataFusion types integer literals and row_number() as BIGINT where Spark has INT.
-INT_LITERALS = "known gap: integer literals and row_number() are BIGINT, Spark has INT"
+# Known gap: DataFusion types row_number() as BIGINT where Spark has INT.
+ROW_NUMBER_TYPE = "known gap: row_number() is BIGINT, Spark has INT"
 
 
 def slow_statement(levels: int = 10) -> str:
@@ -135,7 +135,8 @@ EXPRESSION_CASES = [
     ("CAST('12.30' AS DECIMAL(5,2))", "DECIMAL", "DECIMAL(5,2)", "12.30"),
     ("DATE'2024-02-29'", "DATE", "DATE", "2024-02-29"),
     ("false", "BOOLEAN", "BOOLEAN", "false"),
-    pytest.param("1", "INT", "INT", "1", marks=pytest.mark.xfail(strict=True, reason=INT_LITERALS), id="1"),
+    ("1", "INT", "INT", "1"),
+    ("3000000000", "LONG", "BIGINT", "3000000000"),
     ("2.5", "DECIMAL", "DECIMAL(2,1)", "2.5"),
 ]
 
@@ -149,7 +150,14 @@ def test_value_and_type_of_an_expression(admin_sql, expression, type_name, type_
     assert response.result.data_array == [[value]]
 
 
-@pytest.mark.xfail(strict=True, reason=INT_LITERALS)
+def test_integer_literals_are_int_as_in_spark(admin_sql):
+    response = admin_sql.ok(f"SELECT x, x + 1 AS next, CASE WHEN x > 4 THEN 1 ELSE 0 END AS big FROM {DIGITS} AS d(x) ORDER BY x LIMIT 1")
+    assert columns_of(response) == [("x", "INT", "INT"), ("next", "INT", "INT"), ("big", "INT", "INT")]
+    assert sorted(admin_sql.rows("SELECT 1 UNION ALL SELECT 2")) == [["1"], ["2"]]
+    assert [c[0] for c in columns_of(admin_sql.ok("SELECT 1 UNION ALL SELECT 2"))] == ["1"]
+
+
+@pytest.mark.xfail(strict=True, reason=ROW_NUMBER_TYPE)
 def test_aggregate_and_window_result_types(admin_sql):
     response = admin_sql.ok(
         f"SELECT count(*) OVER () AS n, row_number() OVER (ORDER BY x) AS rn, "

@@ -284,3 +284,45 @@ mod tests {
         assert_eq!(spark_type_json(&DataType::Int32), serde_json::json!("integer"));
     }
 }
+
+/// Spark types an integer literal that fits in 32 bits as INT, DataFusion as BIGINT: retype
+/// them in a freshly planned statement (before type coercion) and recompute the schemas
+/// above. An expression that names an output column keeps its name (`count(Int64(1))`),
+/// which the nodes above refer to. LIMIT and OFFSET keep theirs, which DataFusion needs as
+/// BIGINT.
+pub fn spark_integer_literals(plan: datafusion::logical_expr::LogicalPlan) -> datafusion::error::Result<datafusion::logical_expr::LogicalPlan> {
+    use datafusion::common::ScalarValue;
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
+
+    let retype = |expr: Expr| match expr {
+        Expr::Literal(ScalarValue::Int64(Some(value)), metadata) if i32::try_from(value).is_ok() => {
+            Ok(Transformed::yes(Expr::Literal(ScalarValue::Int32(Some(value as i32)), metadata)))
+        }
+        other => Ok(Transformed::no(other)),
+    };
+    plan.transform_up_with_subqueries(|node| {
+        if matches!(node, LogicalPlan::Limit(_)) {
+            return Ok(Transformed::no(node));
+        }
+        let names_outputs = matches!(node, LogicalPlan::Projection(_) | LogicalPlan::Aggregate(_) | LogicalPlan::Window(_));
+        let node = node.map_expressions(|expr| {
+            if matches!(expr, Expr::GroupingSet(_)) {
+                return Ok(Transformed::no(expr));
+            }
+            let name = expr.schema_name().to_string();
+            let retyped = expr.transform_up(retype)?;
+            if retyped.transformed && names_outputs && !matches!(retyped.data, Expr::Alias(_)) {
+                return Ok(Transformed::yes(retyped.data.alias(name)));
+            }
+            Ok(retyped)
+        })?;
+        // A node's schema follows its children's, changed or not.
+        let plan = match node.data {
+            LogicalPlan::Values(values) if node.transformed => LogicalPlanBuilder::values(values.values)?.build()?,
+            other => other.recompute_schema()?,
+        };
+        Ok(Transformed::yes(plan))
+    })
+    .map(|transformed| transformed.data)
+}

@@ -230,6 +230,7 @@ impl Run<'_> {
         files::prepare(&access, state, &mut statement).await?;
         functions::inline_calls(&access, state, &self.context.catalog, &self.context.schema, &mut statement).await?;
         let plan = state.statement_to_plan(DfStatement::Statement(Box::new(statement))).await.map_err(SqlError::from_datafusion)?;
+        let plan = crate::types::spark_integer_literals(plan).map_err(SqlError::from_datafusion)?;
         if self.context.parameters.is_empty() {
             return Ok(plan);
         }
@@ -251,7 +252,16 @@ impl Run<'_> {
 pub(crate) fn output_names(statement: &Statement) -> Vec<Option<String>> {
     use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr};
     let Statement::Query(query) = statement else { return Vec::new() };
-    let SetExpr::Select(select) = query.body.as_ref() else { return Vec::new() };
+    // A set operation's columns are named by its first SELECT.
+    let mut body = query.body.as_ref();
+    loop {
+        match body {
+            SetExpr::SetOperation { left, .. } => body = left.as_ref(),
+            SetExpr::Query(inner) => body = inner.body.as_ref(),
+            _ => break,
+        }
+    }
+    let SetExpr::Select(select) = body else { return Vec::new() };
     let mut names = Vec::with_capacity(select.projection.len());
     for item in &select.projection {
         names.push(match item {
