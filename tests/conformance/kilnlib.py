@@ -24,7 +24,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.clock import RealClock
 from databricks.sdk.config import Config
 from databricks.sdk import errors
-from databricks.sdk.service import iam, sql
+from databricks.sdk.service import catalog, iam, sql
 
 METADATA_PATH = "/.well-known/databricks-config"
 SCIM = "/api/2.0/preview/scim/v2"
@@ -388,3 +388,9 @@ def records(response: sql.StatementResponse) -> list[dict]:
     """The first chunk's rows as dicts keyed by column name."""
     names = [c.name for c in response.manifest.schema.columns]
     return [dict(zip(names, row)) for row in (response.result.data_array or [])]
+
+
+def grant(admin: WorkspaceClient, securable_type: str, full_name: str, principal: str, *privileges) -> None:
+    """Grants Unity Catalog `privileges` on a securable to `principal`, over REST."""
+    change = catalog.PermissionsChange(principal=principal, add=list(privileges))
+    admin.grants.update(securable_type=securable_type, full_name=full_name, changes=[change])

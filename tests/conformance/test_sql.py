@@ -35,10 +35,6 @@ def digits_cross_join(levels: int) -> str:
     return " CROSS JOIN ".join(f"{DIGITS} AS d{i}(x)" for i in range(levels))
 
 
-# Known gap: DataFusion types row_number() as BIGINT where Spark has INT.
-ROW_NUMBER_TYPE = "known gap: row_number() is BIGINT, Spark has INT"
-
-
 def slow_statement(levels: int = 10) -> str:
     """A CPU-bound aggregate over 10**levels rows: minutes in any build at 10 levels. A sum,
     not count(*), which an optimizer may answer from row-count statistics without running."""
@@ -136,6 +132,10 @@ EXPRESSION_CASES = [
     ("DATE'2024-02-29'", "DATE", "DATE", "2024-02-29"),
     ("false", "BOOLEAN", "BOOLEAN", "false"),
     ("1", "INT", "INT", "1"),
+    ("10L", "LONG", "BIGINT", "10"),
+    ("7S", "SHORT", "SMALLINT", "7"),
+    ("2.5D", "DOUBLE", "DOUBLE", "2.5"),
+    ("1.25BD", "DECIMAL", "DECIMAL(3,2)", "1.25"),
     ("3000000000", "LONG", "BIGINT", "3000000000"),
     ("2.5", "DECIMAL", "DECIMAL(2,1)", "2.5"),
 ]
@@ -157,14 +157,21 @@ def test_integer_literals_are_int_as_in_spark(admin_sql):
     assert [c[0] for c in columns_of(admin_sql.ok("SELECT 1 UNION ALL SELECT 2"))] == ["1"]
 
 
-@pytest.mark.xfail(strict=True, reason=ROW_NUMBER_TYPE)
 def test_aggregate_and_window_result_types(admin_sql):
     response = admin_sql.ok(
-        f"SELECT count(*) OVER () AS n, row_number() OVER (ORDER BY x) AS rn, "
+        f"SELECT count(*) OVER () AS n, row_number() OVER (ORDER BY x) AS rn, rank() OVER (ORDER BY x DESC) AS r, "
+        f"dense_rank() OVER (ORDER BY x) AS dr, ntile(2) OVER (ORDER BY x) AS half, "
         f"sum(CAST(x AS BIGINT)) OVER () AS total FROM {DIGITS} AS d(x) ORDER BY x LIMIT 1"
     )
-    assert columns_of(response) == [("n", "LONG", "BIGINT"), ("rn", "INT", "INT"), ("total", "LONG", "BIGINT")]
-    assert response.result.data_array == [["10", "1", "45"]]
+    assert columns_of(response) == [
+        ("n", "LONG", "BIGINT"),
+        ("rn", "INT", "INT"),
+        ("r", "INT", "INT"),
+        ("dr", "INT", "INT"),
+        ("half", "INT", "INT"),
+        ("total", "LONG", "BIGINT"),
+    ]
+    assert response.result.data_array == [["10", "1", "10", "1", "1", "45"]]
 
 
 def test_session_functions_follow_the_request_context(admin, admin_sql, schema, non_admin, sp_sql):

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 from databricks.sdk.service import catalog
 
-from kilnlib import insufficient
+from kilnlib import grant, insufficient
 
 Privilege = catalog.Privilege
 
@@ -66,10 +66,10 @@ def test_no_path_outside_a_volume_is_read(admin_sql, statement):
 def test_reading_files_needs_read_volume(admin, admin_sql, schema, volume, non_admin, sp_sql):
     name, _ = volume
     catalog_name = schema.split(".")[0]
-    for securable_type, full_name, privilege in [("catalog", catalog_name, Privilege.USE_CATALOG), ("schema", schema, Privilege.USE_SCHEMA)]:
-        admin.grants.update(securable_type=securable_type, full_name=full_name, changes=[catalog.PermissionsChange(principal=non_admin.name, add=[privilege])])
+    grant(admin, "catalog", catalog_name, non_admin.name, Privilege.USE_CATALOG)
+    grant(admin, "schema", schema, non_admin.name, Privilege.USE_SCHEMA)
     read = f"SELECT count(*) FROM read_files('{volume_path(name, 'people.csv')}')"
     message = sp_sql.error(read)
     assert message == insufficient("READ VOLUME", f"Volume '{name}'"), message
-    admin.grants.update(securable_type="volume", full_name=name, changes=[catalog.PermissionsChange(principal=non_admin.name, add=[Privilege.READ_VOLUME])])
+    grant(admin, "volume", name, non_admin.name, Privilege.READ_VOLUME)
     assert sp_sql.rows(read) == [["3"]]

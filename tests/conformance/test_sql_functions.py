@@ -7,14 +7,9 @@ import pytest
 from databricks.sdk import errors
 from databricks.sdk.service import catalog
 
-from kilnlib import insufficient
+from kilnlib import grant, insufficient
 
 Privilege = catalog.Privilege
-
-
-def grant(admin, securable_type: str, full_name: str, principal: str, *privileges: Privilege) -> None:
-    change = catalog.PermissionsChange(principal=principal, add=list(privileges))
-    admin.grants.update(securable_type=securable_type, full_name=full_name, changes=[change])
 
 
 def test_create_function_in_sql_and_call_it(admin, admin_sql, schema):

@@ -7,14 +7,9 @@ still answers who runs the statement.
 
 from databricks.sdk.service import catalog
 
-from kilnlib import insufficient, records
+from kilnlib import grant, insufficient, records
 
 Privilege = catalog.Privilege
-
-
-def grant(admin, securable_type: str, full_name: str, principal: str, *privileges: Privilege) -> None:
-    change = catalog.PermissionsChange(principal=principal, add=list(privileges))
-    admin.grants.update(securable_type=securable_type, full_name=full_name, changes=[change])
 
 
 # --- MERGE INTO -----------------------------------------------------------------------------
@@ -59,7 +54,7 @@ def test_merge_star_actions_subquery_source_and_not_matched_by_source(admin_sql,
     ]
 
 
-def test_merge_needs_modify_on_the_target_and_select_on_the_source(admin, admin_sql, schema, non_admin, sp_sql):
+def test_merge_needs_select_and_modify_on_the_target_and_select_on_the_source(admin, admin_sql, schema, non_admin, sp_sql):
     target, source = f"{schema}.target", f"{schema}.source"
     admin_sql.ok(f"CREATE TABLE {target} (id BIGINT, v STRING)")
     admin_sql.ok(f"CREATE TABLE {source} AS SELECT 1 AS id, 'new' AS v")
@@ -119,6 +114,8 @@ def test_view_is_a_table_of_type_view_and_reads_live_data(admin, admin_sql, sche
     ]
     shown = {row[1] for row in admin_sql.rows(f"SHOW TABLES IN {schema}")}
     assert {"orders", "big_orders"} <= shown
+    assert admin_sql.rows(f"SHOW VIEWS IN {schema}") == [[schema.split(".")[1], "big_orders", "false", "false"]]
+    assert admin_sql.rows(f"SHOW VIEWS IN {schema} LIKE 'small*'") == []
 
     admin_sql.ok(f"CREATE OR REPLACE VIEW {view} AS SELECT count(*) AS n FROM {table}")
     assert admin_sql.rows(f"SELECT n FROM {view}") == [["3"]]

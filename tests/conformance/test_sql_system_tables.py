@@ -5,14 +5,9 @@ there follows its privileges, as SHOW and the REST lists do.
 
 from databricks.sdk.service import catalog
 
-from kilnlib import insufficient, records
+from kilnlib import grant, insufficient, records
 
 Privilege = catalog.Privilege
-
-
-def grant(admin, securable_type: str, full_name: str, principal: str, *privileges: Privilege) -> None:
-    change = catalog.PermissionsChange(principal=principal, add=list(privileges))
-    admin.grants.update(securable_type=securable_type, full_name=full_name, changes=[change])
 
 
 def test_information_schema_describes_the_catalog(admin_sql, schema):

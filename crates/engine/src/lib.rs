@@ -12,6 +12,7 @@ pub mod results;
 pub mod samples;
 pub mod session;
 pub mod signing;
+mod spark_window;
 pub mod statements;
 pub mod types;
 pub mod warehouses;

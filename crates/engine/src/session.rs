@@ -78,6 +78,11 @@ fn prepared_state(runtime: Arc<RuntimeEnv>) -> SessionState {
         .with_physical_optimizer_rules(physical_optimizer_rules())
         .build();
     state.register_udtf("range", Arc::new(SparkRange));
+    for name in crate::spark_window::INT_RANKINGS {
+        if let Some(function) = state.window_functions().get(*name).cloned() {
+            let _ = state.register_udwf(Arc::new(crate::spark_window::as_int(function)));
+        }
+    }
     // Spark's names for DataFusion functions.
     for (spark, datafusion) in [("array", "make_array")] {
         if let Some(function) = state.scalar_functions().get(datafusion).cloned() {

@@ -203,6 +203,31 @@ impl UnityCatalog {
         }
     }
 
+    /// CREATE OR REPLACE of a view or function: `existing` (a child of `parent`) gets a new
+    /// definition, comment and properties in place, keeping its id, owner and grants.
+    /// Ownership or MANAGE is required.
+    pub async fn redefine(
+        &self,
+        caller: &Caller,
+        action: &str,
+        parent: &SecurablePath,
+        existing: SecurableRecord,
+        spec: serde_json::Value,
+        comment: Option<String>,
+        properties: Option<serde_json::Value>,
+    ) -> Result<()> {
+        let mut path = parent.clone();
+        path.nodes.push(existing);
+        self.authz.require_manage(caller, action, &path).await?;
+        let record = path.nodes.last_mut().expect("the securable was just pushed");
+        record.spec = spec;
+        record.comment = comment;
+        if let Some(properties) = properties {
+            record.properties = properties;
+        }
+        self.save(caller, &mut path).await
+    }
+
     /// Deletes the leaf, its descendants and grants, then the managed storage of all of them.
     pub async fn delete(&self, path: &SecurablePath) -> Result<()> {
         let mut doomed = vec![path.leaf().id.clone()];

@@ -40,6 +40,9 @@ pub(super) async fn insert(run: &Run<'_>, state: SessionState, plan: LogicalPlan
         _ => return Err(SqlError::unsupported("INSERT OR REPLACE")),
     };
     let path = run.resolve_table(target).await?;
+    if mode == SaveMode::Overwrite {
+        require_read_write(run, "sql.insert_overwrite", &path).await?;
+    }
     let table = deltalake::open_table(table_url(run.uc(), &path.leaf().id)?).await.map_err(SqlError::delta)?;
     let snapshot = table.snapshot().map_err(SqlError::delta)?.snapshot().clone();
     let written = WriteBuilder::new(table.log_store(), Some(snapshot))
@@ -90,7 +93,7 @@ pub(super) async fn update_or_delete(run: &Run<'_>, statement: Statement) -> Res
     };
     let path = run.resolve_table(&name_parts(&target)).await?;
     let action = if kind == "UPDATE" { "sql.update" } else { "sql.delete" };
-    run.uc().authz().require_privilege(run.caller, action, &path, Privilege::Modify).await.map_err(SqlError::from_core)?;
+    require_read_write(run, action, &path).await?;
     let table = deltalake::open_table(table_url(run.uc(), &path.leaf().id)?).await.map_err(SqlError::delta)?;
     if kind == "DELETE" {
         let mut builder = table.delete().with_commit_properties(commit_properties(run));
@@ -117,7 +120,7 @@ pub(super) async fn update_or_delete(run: &Run<'_>, statement: Statement) -> Res
 pub(super) async fn merge(run: &Run<'_>, merge: Merge) -> Result<StatementOutput, SqlError> {
     let target = run.qualify(&merge.target, 3)?;
     let path = run.resolve_table(&target).await?;
-    run.uc().authz().require_privilege(run.caller, "sql.merge", &path, Privilege::Modify).await.map_err(SqlError::from_core)?;
+    require_read_write(run, "sql.merge", &path).await?;
     let table = deltalake::open_table(table_url(run.uc(), &path.leaf().id)?).await.map_err(SqlError::delta)?;
     let columns: Vec<String> = table.snapshot().map_err(SqlError::delta)?.schema().fields().map(|field| field.name().to_string()).collect();
 
@@ -179,6 +182,15 @@ pub(super) async fn merge(run: &Run<'_>, merge: Merge) -> Result<StatementOutput
     let (_, metrics) = builder.await.map_err(dml_error)?;
     let [inserted, updated, deleted] = [metrics.num_target_rows_inserted, metrics.num_target_rows_updated, metrics.num_target_rows_deleted].map(|n| n as i64);
     counts(&["num_affected_rows", "num_updated_rows", "num_deleted_rows", "num_inserted_rows"], &[inserted + updated + deleted, updated, deleted, inserted], "MERGE")
+}
+
+/// UPDATE, DELETE, MERGE and INSERT OVERWRITE read the table they change: they need SELECT
+/// on it as well as MODIFY, as on Databricks (a plain INSERT needs MODIFY only).
+async fn require_read_write(run: &Run<'_>, action: &str, path: &kiln_core::authz::SecurablePath) -> Result<(), SqlError> {
+    let authz = run.uc().authz();
+    authz.require_privilege(run.caller, action, path, Privilege::Modify).await?;
+    authz.require_privilege(run.caller, action, path, Privilege::Select).await?;
+    Ok(())
 }
 
 /// Errors in a predicate or assignment are the user's, not internal ones.

@@ -81,13 +81,8 @@ pub(super) async fn create_function(run: &Run<'_>, function: CreateFunction) -> 
         return Err(SqlError::condition("ROUTINE_ALREADY_EXISTS", format!("Cannot create the function {full_name} because it already exists."), "42723"));
     }
     // OR REPLACE keeps the function's grants.
-    let mut path = schema_path;
-    path.nodes.push(existing);
-    uc.authz().require_manage(run.caller, "sql.create_or_replace_function", &path).await?;
-    let record = path.nodes.last_mut().expect("the function was just pushed");
-    record.spec = serde_json::to_value(&definition).map_err(|e| SqlError::internal(e.to_string()))?;
-    record.comment = function.comment;
-    uc.save(run.caller, &mut path).await?;
+    let spec = serde_json::to_value(&definition).map_err(|e| SqlError::internal(e.to_string()))?;
+    uc.redefine(run.caller, "sql.create_or_replace_function", &schema_path, existing, spec, function.comment, None).await?;
     Ok(StatementOutput::empty("CREATE"))
 }
 

@@ -210,6 +210,7 @@ impl Run<'_> {
             KilnStatement::Grant { revoke, privileges, kind, securable, principals } => ddl::grant(self, revoke, &privileges, kind, &securable, &principals).await,
             KilnStatement::ShowGrants { principal, kind, securable } => show::show_grants(self, principal.as_deref(), kind, &securable).await,
             KilnStatement::ShowVolumes { schema } => show::show_volumes(self, schema.as_deref()).await,
+            KilnStatement::ShowViews { schema, pattern } => show::show_views(self, schema.as_deref(), pattern.as_deref()).await,
             KilnStatement::Describe { name, extended } => show::describe(self, &name, extended).await,
             KilnStatement::DescribeHistory { name } => show::describe_history(self, &name).await,
             KilnStatement::Merge(merge) => dml::merge(self, *merge).await,
@@ -226,6 +227,7 @@ impl Run<'_> {
     /// inlined, table references are resolved
     /// and authorized by the governed catalog, then the statement's parameters are bound.
     async fn plan(&self, state: &mut SessionState, mut statement: Statement) -> Result<LogicalPlan, SqlError> {
+        spark_literal_suffixes(&mut statement);
         let access = self.access(HashSet::new());
         files::prepare(&access, state, &mut statement).await?;
         functions::inline_calls(&access, state, &self.context.catalog, &self.context.schema, &mut statement).await?;
@@ -342,6 +344,40 @@ pub fn statement_kind(statement: &Statement) -> &'static str {
         _ if statement.to_string().to_uppercase().starts_with("SHOW") => "SHOW",
         _ => "OTHER",
     }
+}
+
+/// Spark's typed numeric literals: `10L` BIGINT, `10S` SMALLINT, `10Y` TINYINT, `2.5D`
+/// DOUBLE, `2.5F` FLOAT, `2.5BD` DECIMAL. sqlparser reads them as identifiers (the
+/// dialect allows names that start with digits); they become casts of the number.
+fn spark_literal_suffixes(statement: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::{CastKind, DataType as SqlType, ExactNumberInfo, visit_expressions_mut};
+    fn typed(number: &str, suffix: &str) -> Option<SqlType> {
+        let fraction = number.split_once('.').map_or(0, |(_, f)| f.len() as u64);
+        Some(match suffix.to_ascii_uppercase().as_str() {
+            "L" if fraction == 0 => SqlType::BigInt(None),
+            "S" if fraction == 0 => SqlType::SmallInt(None),
+            "Y" if fraction == 0 => SqlType::TinyInt(None),
+            "D" => SqlType::Double(ExactNumberInfo::None),
+            "F" => SqlType::Float(ExactNumberInfo::None),
+            "BD" => SqlType::Decimal(ExactNumberInfo::PrecisionAndScale((number.len() as u64 - u64::from(fraction > 0)).max(1), fraction as i64)),
+            _ => return None,
+        })
+    }
+    fn split(word: &str) -> Option<(&str, &str)> {
+        let end = word.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let number = &word[..end];
+        (end > 0 && number.starts_with(|c: char| c.is_ascii_digit()) && number.matches('.').count() <= 1).then(|| word.split_at(end))
+    }
+    let _ = visit_expressions_mut(statement, |expr| {
+        let literal = match expr {
+            Expr::Identifier(ident) if ident.quote_style.is_none() => split(&ident.value).and_then(|(n, s)| Some((n.to_string(), typed(n, s)?))),
+            _ => None,
+        };
+        if let Some((number, data_type)) = literal {
+            *expr = Expr::Cast { kind: CastKind::Cast, expr: Box::new(Expr::value(Value::Number(number, false))), data_type, array: false, format: None };
+        }
+        ControlFlow::<()>::Continue(())
+    });
 }
 
 /// DataFusion drops `VERSION AS OF` / `TIMESTAMP AS OF`; carry them into the table name

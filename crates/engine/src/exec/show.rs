@@ -125,6 +125,19 @@ pub(super) async fn show_volumes(run: &Run<'_>, schema: Option<&[String]>) -> Re
     StatementOutput::strings(&["database", "volume_name"], rows, "SHOW")
 }
 
+/// SHOW VIEWS [IN schema] [[LIKE] 'pattern']: the schema's views the caller may see.
+pub(super) async fn show_views(run: &Run<'_>, schema: Option<&[String]>, pattern: Option<&str>) -> Result<StatementOutput, SqlError> {
+    let schema = run.qualify(schema.unwrap_or(&[]), 2)?;
+    let tables = run.uc().list_tables(run.caller, &schema[0], &schema[1]).await.map_err(SqlError::from_core)?;
+    let pattern = pattern.map(|p| p.replace('*', "%"));
+    let rows = tables
+        .into_iter()
+        .filter(|t| t.table_type == kiln_core::uc::tables::VIEW && pattern.as_deref().is_none_or(|p| like(p, &t.name)))
+        .map(|t| vec![Some(t.schema_name), Some(t.name), Some("false".to_string()), Some("false".to_string())])
+        .collect();
+    StatementOutput::strings(&["namespace", "viewName", "isTemporary", "isMaterialized"], rows, "SHOW")
+}
+
 /// DESCRIBE [TABLE] [EXTENDED] t: `col_name`, `data_type`, `comment`.
 pub(super) async fn describe(run: &Run<'_>, name: &[String], extended: bool) -> Result<StatementOutput, SqlError> {
     let path = run.resolve_table(name).await?;

@@ -71,13 +71,8 @@ pub(super) async fn create_view(run: &Run<'_>, view: CreateView) -> Result<State
     if !TableSpec::of(&existing).is_view() {
         return Err(SqlError::condition("EXPECT_VIEW_NOT_TABLE.NO_ALTERNATIVE", format!("{full_name} is a table: DROP TABLE it first to create a view of that name."), "42809"));
     }
-    let mut path = schema_path;
-    path.nodes.push(existing);
-    uc.authz().require_manage(run.caller, "sql.create_or_replace_view", &path).await?;
-    let record = path.nodes.last_mut().expect("the view was just pushed");
-    record.spec = serde_json::to_value(&spec).map_err(|e| SqlError::internal(e.to_string()))?;
-    record.comment = view.comment;
-    record.properties = serde_json::to_value(&properties).unwrap_or_default();
-    uc.save(run.caller, &mut path).await?;
+    let spec = serde_json::to_value(&spec).map_err(|e| SqlError::internal(e.to_string()))?;
+    let properties = serde_json::to_value(&properties).unwrap_or_default();
+    uc.redefine(run.caller, "sql.create_or_replace_view", &schema_path, existing, spec, view.comment, Some(properties)).await?;
     Ok(StatementOutput::empty("CREATE"))
 }

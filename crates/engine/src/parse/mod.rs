@@ -180,6 +180,7 @@ pub enum KilnStatement {
     Grant { revoke: bool, privileges: Vec<Privilege>, kind: SecurableKind, securable: Vec<String>, principals: Vec<String> },
     ShowGrants { principal: Option<String>, kind: SecurableKind, securable: Vec<String> },
     ShowVolumes { schema: Option<Vec<String>> },
+    ShowViews { schema: Option<Vec<String>>, pattern: Option<String> },
     Describe { name: Vec<String>, extended: bool },
     DescribeHistory { name: Vec<String> },
     Merge(Box<Merge>),
@@ -341,6 +342,17 @@ fn parse_one(parser: &mut Parser) -> Result<KilnStatement, ParserError> {
         let principal = if parser.parse_keyword(Keyword::ON) { None } else { let p = Some(principal_name(parser)?); parser.expect_keyword_is(Keyword::ON)?; p };
         let (kind, securable) = securable(parser)?;
         return Ok(KilnStatement::ShowGrants { principal, kind, securable });
+    }
+    if peek_word(parser, 0, "SHOW") && peek_word(parser, 1, "VIEWS") {
+        parser.next_token();
+        parser.next_token();
+        let schema = if parser.parse_one_of_keywords(&[Keyword::IN, Keyword::FROM]).is_some() { Some(name_parts(&parser.parse_object_name(false)?)) } else { None };
+        let _ = parser.parse_keyword(Keyword::LIKE);
+        let pattern = match parser.peek_token().token {
+            Token::SingleQuotedString(_) | Token::DoubleQuotedString(_) => Some(parser.parse_literal_string()?),
+            _ => None,
+        };
+        return Ok(KilnStatement::ShowViews { schema, pattern });
     }
     if peek_word(parser, 0, "SHOW") && peek_word(parser, 1, "VOLUMES") {
         parser.next_token();
