@@ -262,7 +262,14 @@ pub async fn open_provider(uc: &UnityCatalog, path: &SecurablePath, version: Tab
             builder.with_version(version).load().await.map_err(SqlError::delta)?
         }
     };
-    table.table_provider().await.map_err(|e| SqlError::internal(format!("opening {}: {e}", path.full_name())))
+    table.table_provider().await.map_err(|e| {
+        // A table whose CREATE is still writing its first commit does not exist yet.
+        if e.to_string().contains("Not a Delta table") {
+            let parts: Vec<String> = path.nodes[1..].iter().map(|node| node.name.clone()).collect();
+            return SqlError::table_not_found(&parts);
+        }
+        SqlError::internal(format!("opening {}: {e}", path.full_name()))
+    })
 }
 
 /// The last version committed at or before `millis`.

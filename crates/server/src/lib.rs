@@ -79,6 +79,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         _ => format!("the token in {}", token_file.display()),
     };
     println!("kiln ready at {url} (workspace {}); point the SDK at it: DATABRICKS_HOST={url} DATABRICKS_TOKEN=<{token_hint}>", state.workspace.workspace_id);
+    // Small responses go out at once rather than wait for the client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, routes::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
