@@ -394,3 +394,10 @@ def grant(admin: WorkspaceClient, securable_type: str, full_name: str, principal
     """Grants Unity Catalog `privileges` on a securable to `principal`, over REST."""
     change = catalog.PermissionsChange(principal=principal, add=list(privileges))
     admin.grants.update(securable_type=securable_type, full_name=full_name, changes=[change])
+
+
+def let_use_schema(admin: WorkspaceClient, schema: str, principal: str) -> None:
+    """USE CATALOG and USE SCHEMA for `principal` on `catalog.schema`: what it needs to reach
+    anything inside."""
+    grant(admin, "catalog", schema.split(".")[0], principal, catalog.Privilege.USE_CATALOG)
+    grant(admin, "schema", schema, principal, catalog.Privilege.USE_SCHEMA)

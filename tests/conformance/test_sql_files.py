@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 from databricks.sdk.service import catalog
 
-from kilnlib import grant, insufficient
+from kilnlib import grant, insufficient, let_use_schema
 
 Privilege = catalog.Privilege
 
@@ -65,9 +65,7 @@ def test_no_path_outside_a_volume_is_read(admin_sql, statement):
 
 def test_reading_files_needs_read_volume(admin, admin_sql, schema, volume, non_admin, sp_sql):
     name, _ = volume
-    catalog_name = schema.split(".")[0]
-    grant(admin, "catalog", catalog_name, non_admin.name, Privilege.USE_CATALOG)
-    grant(admin, "schema", schema, non_admin.name, Privilege.USE_SCHEMA)
+    let_use_schema(admin, schema, non_admin.name)
     read = f"SELECT count(*) FROM read_files('{volume_path(name, 'people.csv')}')"
     message = sp_sql.error(read)
     assert message == insufficient("READ VOLUME", f"Volume '{name}'"), message

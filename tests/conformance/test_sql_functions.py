@@ -7,7 +7,7 @@ import pytest
 from databricks.sdk import errors
 from databricks.sdk.service import catalog
 
-from kilnlib import grant, insufficient
+from kilnlib import grant, insufficient, let_use_schema
 
 Privilege = catalog.Privilege
 
@@ -98,9 +98,7 @@ def test_functions_over_rest_run_in_sql(admin, admin_sql, schema):
 def test_calling_a_function_needs_execute(admin, admin_sql, schema, non_admin, sp_sql):
     fn = f"{schema}.double_it"
     admin_sql.ok(f"CREATE FUNCTION {fn}(x BIGINT) RETURNS BIGINT RETURN x * 2")
-    catalog_name = schema.split(".")[0]
-    grant(admin, "catalog", catalog_name, non_admin.name, Privilege.USE_CATALOG)
-    grant(admin, "schema", schema, non_admin.name, Privilege.USE_SCHEMA)
+    let_use_schema(admin, schema, non_admin.name)
     message = sp_sql.error(f"SELECT {fn}(21)")
     assert message == insufficient("EXECUTE", f"Function '{fn}'"), message
     grant(admin, "function", fn, non_admin.name, Privilege.EXECUTE)

@@ -7,7 +7,7 @@ still answers who runs the statement.
 
 from databricks.sdk.service import catalog
 
-from kilnlib import grant, insufficient, records
+from kilnlib import grant, insufficient, let_use_schema, records
 
 Privilege = catalog.Privilege
 
@@ -58,9 +58,7 @@ def test_merge_needs_select_and_modify_on_the_target_and_select_on_the_source(ad
     target, source = f"{schema}.target", f"{schema}.source"
     admin_sql.ok(f"CREATE TABLE {target} (id BIGINT, v STRING)")
     admin_sql.ok(f"CREATE TABLE {source} AS SELECT 1 AS id, 'new' AS v")
-    catalog_name = schema.split(".")[0]
-    grant(admin, "catalog", catalog_name, non_admin.name, Privilege.USE_CATALOG)
-    grant(admin, "schema", schema, non_admin.name, Privilege.USE_SCHEMA)
+    let_use_schema(admin, schema, non_admin.name)
     grant(admin, "table", target, non_admin.name, Privilege.SELECT)
     grant(admin, "table", source, non_admin.name, Privilege.SELECT)
     merge = f"MERGE INTO {target} t USING {source} s ON t.id = s.id WHEN NOT MATCHED THEN INSERT *"
@@ -144,9 +142,7 @@ def test_view_runs_with_its_owners_privileges(admin, admin_sql, schema, non_admi
     admin_sql.ok(f"INSERT INTO {secret} VALUES ('{non_admin.name}', 100), ('someone else', 999)")
     # Row-level security: the view filters on who is reading.
     admin_sql.ok(f"CREATE VIEW {view} AS SELECT name, salary FROM {secret} WHERE name = current_user()")
-    catalog_name = schema.split(".")[0]
-    grant(admin, "catalog", catalog_name, non_admin.name, Privilege.USE_CATALOG)
-    grant(admin, "schema", schema, non_admin.name, Privilege.USE_SCHEMA)
+    let_use_schema(admin, schema, non_admin.name)
 
     message = sp_sql.error(f"SELECT * FROM {view}")
     assert message == insufficient("SELECT", f"Table '{view}'"), message
@@ -160,9 +156,8 @@ def test_view_runs_with_its_owners_privileges(admin, admin_sql, schema, non_admi
 def test_creating_a_view_needs_select_on_what_it_reads(admin, admin_sql, schema, non_admin, sp_sql):
     secret = f"{schema}.secret"
     admin_sql.ok(f"CREATE TABLE {secret} (x BIGINT)")
-    catalog_name = schema.split(".")[0]
-    grant(admin, "catalog", catalog_name, non_admin.name, Privilege.USE_CATALOG)
-    grant(admin, "schema", schema, non_admin.name, Privilege.USE_SCHEMA, Privilege.CREATE_TABLE)
+    let_use_schema(admin, schema, non_admin.name)
+    grant(admin, "schema", schema, non_admin.name, Privilege.CREATE_TABLE)
     message = sp_sql.error(f"CREATE VIEW {schema}.peek AS SELECT * FROM {secret}")
     assert message == insufficient("SELECT", f"Table '{secret}'"), message
     sp_sql.ok(f"CREATE VIEW {schema}.mine AS SELECT 42 AS answer")

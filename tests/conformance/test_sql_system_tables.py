@@ -5,7 +5,7 @@ there follows its privileges, as SHOW and the REST lists do.
 
 from databricks.sdk.service import catalog
 
-from kilnlib import grant, insufficient, records
+from kilnlib import grant, insufficient, let_use_schema, records
 
 Privilege = catalog.Privilege
 
@@ -54,8 +54,7 @@ def test_information_schema_shows_only_what_the_principal_may_use(admin, admin_s
     hidden = sp_sql.error(f"SELECT * FROM {info}.tables")
     assert hidden.startswith("[TABLE_OR_VIEW_NOT_FOUND]"), "a catalog the principal cannot see has no information_schema for it"
 
-    grant(admin, "catalog", catalog_name, non_admin.name, Privilege.USE_CATALOG)
-    grant(admin, "schema", schema, non_admin.name, Privilege.USE_SCHEMA)
+    let_use_schema(admin, schema, non_admin.name)
     grant(admin, "table", f"{schema}.shared", non_admin.name, Privilege.SELECT)
     assert sp_sql.rows(f"SELECT table_name FROM {info}.tables WHERE table_schema = '{schema_name}'") == [["shared"]]
     assert sp_sql.rows(f"SELECT DISTINCT table_name FROM {info}.columns") == [["shared"]]
