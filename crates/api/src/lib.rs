@@ -3,6 +3,7 @@
 //! fields are omitted rather than sent as `null`.
 
 pub mod error;
+pub mod files;
 pub mod oauth;
 pub mod page;
 pub mod permissions;

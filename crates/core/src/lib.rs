@@ -5,6 +5,7 @@ pub mod audit;
 pub mod authz;
 pub mod clock;
 pub mod error;
+pub mod files;
 pub mod ids;
 pub mod principal;
 

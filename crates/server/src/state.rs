@@ -8,6 +8,7 @@ use kiln_core::identity::ScimService;
 use kiln_core::oauth::OAuthService;
 use kiln_core::permissions::PermissionsService;
 use kiln_core::Error;
+use kiln_core::files::Files;
 use kiln_core::tokens::TokenService;
 use kiln_core::uc::UnityCatalog;
 use kiln_engine::Executor;
@@ -45,6 +46,7 @@ pub struct Services {
     pub uc: UnityCatalog,
     pub warehouses: Warehouses,
     pub statements: Statements,
+    pub files: Files,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
         let statements = Statements::new(Executor::new(uc.clone(), authenticator.clone()), warehouses.clone(), store.clone(), data_dir.join("results"), signing_key);
         statements.start_expiry();
         Ok(AppState(Arc::new(Services {
+            files: Files::new(uc.clone()),
             uc,
             warehouses,
             statements,

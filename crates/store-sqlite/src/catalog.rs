@@ -5,7 +5,7 @@ use kiln_store::{CatalogStore, GrantRecord, SecurableKind, SecurableRecord, Stor
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{SqliteStore, backend, from_json, to_json, write_error};
+use crate::{SqliteStore, backend, from_json, to_json, write_error, write_transaction};
 
 const COLUMNS: &str = "id, kind, parent_id, name, owner, comment, properties, spec, created_at_ms, created_by, updated_at_ms, updated_by";
 
@@ -133,7 +133,7 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn change_grants(&self, add: &[GrantRecord], remove: &[GrantRecord]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = write_transaction(&self.pool).await?;
         for grant in remove {
             sqlx::query("DELETE FROM uc_grants WHERE securable_id = ? AND principal = ? AND privilege = ?")
                 .bind(&grant.securable_id)

@@ -51,6 +51,13 @@ impl SqliteStore {
     }
 }
 
+/// A transaction that takes the write lock when it begins. SQLite's default (deferred)
+/// transaction takes it at its first write, and if another connection wrote in between it
+/// fails at once with "database is locked" instead of waiting out the busy timeout.
+async fn write_transaction(pool: &SqlitePool) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)
+}
+
 fn backend(error: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(error.to_string())
 }
@@ -207,20 +214,20 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn set_group_members(&self, group_id: i64, member_ids: &[i64]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = write_transaction(&self.pool).await?;
         sqlx::query("DELETE FROM group_members WHERE group_id = ?").bind(group_id).execute(&mut *tx).await.map_err(backend)?;
         insert_members(&mut tx, group_id, member_ids).await?;
         tx.commit().await.map_err(backend)
     }
 
     async fn add_group_members(&self, group_id: i64, member_ids: &[i64]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = write_transaction(&self.pool).await?;
         insert_members(&mut tx, group_id, member_ids).await?;
         tx.commit().await.map_err(backend)
     }
 
     async fn remove_group_members(&self, group_id: i64, member_ids: &[i64]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = write_transaction(&self.pool).await?;
         for member_id in member_ids {
             sqlx::query("DELETE FROM group_members WHERE group_id = ? AND member_id = ?")
                 .bind(group_id)
@@ -399,7 +406,7 @@ impl AclStore for SqliteStore {
     }
 
     async fn set_acl(&self, object_type: &str, object_id: &str, entries: &[AclEntry]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = write_transaction(&self.pool).await?;
         sqlx::query("DELETE FROM acl_entries WHERE object_type = ? AND object_id = ?")
             .bind(object_type)
             .bind(object_id)
@@ -411,7 +418,7 @@ impl AclStore for SqliteStore {
     }
 
     async fn merge_acl(&self, object_type: &str, object_id: &str, entries: &[AclEntry]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = write_transaction(&self.pool).await?;
         upsert_acl_entries(&mut tx, object_type, object_id, entries).await?;
         tx.commit().await.map_err(backend)
     }
@@ -457,7 +464,7 @@ const AUDIT_ROWS_PER_STATEMENT: usize = 100;
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn append_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = write_transaction(&self.pool).await?;
         for chunk in events.chunks(AUDIT_ROWS_PER_STATEMENT) {
             let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
             let sql = format!(

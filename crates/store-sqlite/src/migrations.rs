@@ -19,7 +19,7 @@ pub(crate) async fn apply(pool: &SqlitePool) -> StoreResult<()> {
         .await
         .map_err(backend)?;
     for (version, description, sql) in MIGRATIONS {
-        let mut tx = pool.begin().await.map_err(backend)?;
+        let mut tx = crate::write_transaction(pool).await?;
         let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM _kiln_migrations WHERE version = ?")
             .bind(version)
             .fetch_optional(&mut *tx)

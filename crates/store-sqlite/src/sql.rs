@@ -5,7 +5,7 @@ use kiln_store::{QueryFilter, QueryRecord, SqlStore, StoreError, StoreResult, Wa
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{SqliteStore, backend, from_json, to_json, write_error};
+use crate::{SqliteStore, backend, from_json, to_json, write_error, write_transaction};
 
 const WAREHOUSE_COLUMNS: &str = "id, name, state, spec, creator_name, created_at_ms, last_activity_ms";
 const QUERY_COLUMNS: &str =
@@ -100,7 +100,7 @@ impl SqlStore for SqliteStore {
     }
 
     async fn upsert_queries(&self, queries: &[QueryRecord]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = write_transaction(&self.pool).await?;
         for query in queries {
             sqlx::query(AssertSqlSafe(format!("INSERT OR REPLACE INTO sql_queries ({QUERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")))
                 .bind(&query.query_id)

@@ -7,6 +7,7 @@ pub mod functions;
 pub mod names;
 pub mod grants;
 pub mod tables;
+pub mod volume_paths;
 pub mod volumes;
 
 use std::path::{Path, PathBuf};

@@ -25,7 +25,6 @@ use datafusion::sql::sqlparser::ast::{
     Expr, FunctionArg, FunctionArgExpr, Ident, ObjectName, ObjectNamePart, Statement, TableFactor, TableFunctionArgs as SqlTableFunctionArgs, Value, VisitMut, VisitorMut,
 };
 use kiln_core::authz::Privilege;
-use kiln_store::SecurableKind;
 
 use crate::catalog::Access;
 use crate::error::SqlError;
@@ -132,25 +131,14 @@ fn read_of(arguments: &SqlTableFunctionArgs) -> Result<FileRead, SqlError> {
 
 /// The table over `read.path`, after READ VOLUME on its volume.
 async fn volume_table(access: &Access, state: &SessionState, read: &FileRead) -> Result<Arc<dyn TableProvider>, SqlError> {
-    let outside = || {
-        SqlError::condition("INVALID_PATH", format!("'{}': SQL reads files in Unity Catalog volumes only, as /Volumes/<catalog>/<schema>/<volume>/<path>.", read.path), "42K05")
+    // A path that is not inside a volume is refused before anything is looked up.
+    let file = match access.uc.volume_path(&access.caller, "sql.read_files", &read.path, Privilege::ReadVolume).await {
+        Err(error) if error.code == kiln_core::ErrorCode::InvalidParameterValue => {
+            return Err(SqlError::condition("INVALID_PATH", format!("'{}': SQL reads files in Unity Catalog volumes only, as /Volumes/<catalog>/<schema>/<volume>/<path>.", read.path), "42K05"));
+        }
+        other => other?,
     };
-    let segments: Vec<&str> = read.path.split('/').filter(|s| !s.is_empty()).collect();
-    if segments.len() < 4 || segments[0] != "Volumes" || segments.iter().any(|s| *s == "." || *s == "..") {
-        return Err(outside());
-    }
-    let parts: Vec<String> = segments[1..4].iter().map(|s| s.to_lowercase()).collect();
-    let path = match access.uc.lookup(SecurableKind::Volume, &parts).await {
-        Ok(path) if access.uc.authz().may_address(&access.caller, &path).await? => path,
-        Ok(_) => return Err(volume_not_found(&parts)),
-        Err(error) if error.code.status() == 404 => return Err(volume_not_found(&parts)),
-        Err(error) => return Err(error.into()),
-    };
-    access.uc.authz().require_privilege(&access.caller, "sql.read_files", &path, Privilege::ReadVolume).await?;
-    let mut local = access.uc.storage_dir(&path.leaf().id);
-    for segment in &segments[4..] {
-        local.push(segment);
-    }
+    let local = file.local;
     let format_name = read.format.clone().or_else(|| local.extension().map(|e| e.to_string_lossy().to_lowercase())).unwrap_or_default();
     let format: Arc<dyn FileFormat> = match format_name.as_str() {
         "csv" => Arc::new(CsvFormat::default().with_has_header(read.header)),
@@ -169,9 +157,6 @@ async fn volume_table(access: &Access, state: &SessionState, read: &FileRead) ->
     Ok(Arc::new(ListingTable::try_new(config).map_err(SqlError::from_datafusion)?))
 }
 
-fn volume_not_found(parts: &[String]) -> SqlError {
-    SqlError::from_core(kiln_core::uc::does_not_exist(SecurableKind::Volume, &parts.join(".")))
-}
 
 /// `read_files('<id>')` after [`prepare`]: the table prepared for that call.
 #[derive(Debug)]

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod files;
 mod oauth;
 mod permissions;
 mod scim;
@@ -38,6 +39,7 @@ pub fn router_without_layers() -> Router<AppState> {
         .merge(oauth::routes())
         .merge(uc::routes())
         .merge(sql::routes())
+        .merge(files::routes())
 }
 
 /// The layers every route gets: the fallback, rate limits, request context and audit, body

@@ -1,0 +1,165 @@
+//! The Files API: `/api/2.0/fs/files{path}` (GET, HEAD, PUT, DELETE) and
+//! `/api/2.0/fs/directories{path}` (GET lists, HEAD, PUT creates, DELETE) over
+//! `/Volumes/...` paths. Bodies stream both ways; `Range` reads part of a file.
+
+use std::io::SeekFrom;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use kiln_api::files::{DirectoryEntry, ListDirectoryQuery, ListDirectoryResponse, UploadQuery};
+use kiln_api::page::{PageCursor, effective_page_size, paginate};
+use kiln_core::Error;
+use kiln_core::files::FileMeta;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use super::CallerExtractor;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/2.0/fs/files/{*path}", get(download).head(file_metadata).put(upload).delete(delete_file))
+        .route("/api/2.0/fs/directories/{*path}", get(list_directory).head(directory_metadata).put(create_directory).delete(delete_directory))
+        // Uploads stream to disk, whatever their size.
+        .layer(DefaultBodyLimit::disable())
+}
+
+/// The route's path, which axum hands over percent-decoded and without its leading `/`.
+fn volume_path(path: &str) -> String {
+    format!("/{path}")
+}
+
+fn http_date(epoch_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(epoch_ms).unwrap_or_default().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+fn file_headers(meta: FileMeta, length: u64) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(value) = HeaderValue::from_str(&http_date(meta.modified_ms)) {
+        headers.insert(header::LAST_MODIFIED, value);
+    }
+    headers
+}
+
+async fn file_metadata(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Path(path): Path<String>) -> Result<Response, ApiError> {
+    let meta = state.files.file_metadata(&caller, &volume_path(&path)).await?;
+    Ok((StatusCode::OK, file_headers(meta, meta.size)).into_response())
+}
+
+/// `bytes=a-b`, `bytes=a-` and `bytes=-n` of a file of `size` bytes, as `(start, length)`.
+fn byte_range(value: &str, size: u64) -> Option<(u64, u64)> {
+    let spec = value.trim().strip_prefix("bytes=")?;
+    let (first, last) = spec.split_once('-')?;
+    let (start, end) = match (first.trim(), last.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix.parse().ok()?;
+            (size.saturating_sub(n), size.checked_sub(1)?)
+        }
+        (start, "") => (start.parse().ok()?, size.checked_sub(1)?),
+        (start, end) => (start.parse().ok()?, end.parse::<u64>().ok()?.min(size.checked_sub(1)?)),
+    };
+    (start <= end && start < size).then(|| (start, end - start + 1))
+}
+
+async fn download(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Path(path): Path<String>, request: HeaderMap) -> Result<Response, ApiError> {
+    let (mut file, meta) = state.files.open(&caller, &volume_path(&path)).await?;
+    let range = request.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let Some(range) = range else {
+        let body = Body::from_stream(ReaderStream::new(file));
+        return Ok((StatusCode::OK, file_headers(meta, meta.size), body).into_response());
+    };
+    let Some((start, length)) = byte_range(range, meta.size) else {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(&format!("bytes */{}", meta.size)) {
+            headers.insert(header::CONTENT_RANGE, value);
+        }
+        return Ok((StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response());
+    };
+    file.seek(SeekFrom::Start(start)).await.map_err(|e| Error::internal(format!("reading {path}: {e}")))?;
+    let mut headers = file_headers(meta, length);
+    if let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{}/{}", start + length - 1, meta.size)) {
+        headers.insert(header::CONTENT_RANGE, value);
+    }
+    let body = Body::from_stream(ReaderStream::new(file.take(length)));
+    Ok((StatusCode::PARTIAL_CONTENT, headers, body).into_response())
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    CallerExtractor(caller): CallerExtractor,
+    Path(path): Path<String>,
+    Query(query): Query<UploadQuery>,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    state.files.upload(&caller, &volume_path(&path), query.overwrite.unwrap_or(false), body.into_data_stream()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_file(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Path(path): Path<String>) -> Result<StatusCode, ApiError> {
+    state.files.delete_file(&caller, &volume_path(&path)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn directory_metadata(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Path(path): Path<String>) -> Result<StatusCode, ApiError> {
+    state.files.directory_metadata(&caller, &volume_path(&path)).await?;
+    Ok(StatusCode::OK)
+}
+
+async fn create_directory(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Path(path): Path<String>) -> Result<StatusCode, ApiError> {
+    state.files.create_directory(&caller, &volume_path(&path)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_directory(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Path(path): Path<String>) -> Result<StatusCode, ApiError> {
+    state.files.delete_directory(&caller, &volume_path(&path)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_directory(
+    State(state): State<AppState>,
+    CallerExtractor(caller): CallerExtractor,
+    Path(path): Path<String>,
+    Query(query): Query<ListDirectoryQuery>,
+) -> Result<Json<ListDirectoryResponse>, ApiError> {
+    let entries = state.files.list_directory(&caller, &volume_path(&path)).await?;
+    let cursor = match query.page_token.as_deref().filter(|t| !t.is_empty()) {
+        Some(token) => PageCursor::decode(token).ok_or_else(|| Error::invalid("page_token is not a token this server issued"))?,
+        None => PageCursor { offset: 0 },
+    };
+    let contents: Vec<DirectoryEntry> = entries
+        .into_iter()
+        .map(|entry| DirectoryEntry {
+            path: entry.path,
+            name: entry.name,
+            is_directory: entry.is_directory,
+            file_size: entry.file_size.map(|size| size as i64),
+            last_modified: entry.last_modified_ms,
+        })
+        .collect();
+    let (contents, next_page_token) = paginate(contents, cursor, effective_page_size(query.page_size, 1000, 1000));
+    Ok(Json(ListDirectoryResponse { contents, next_page_token }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_range;
+
+    #[test]
+    fn byte_ranges_as_http_has_them() {
+        assert_eq!(byte_range("bytes=0-9", 100), Some((0, 10)));
+        assert_eq!(byte_range("bytes=90-", 100), Some((90, 10)));
+        assert_eq!(byte_range("bytes=-5", 100), Some((95, 5)));
+        assert_eq!(byte_range("bytes=50-500", 100), Some((50, 50)));
+        assert_eq!(byte_range("bytes=100-", 100), None);
+        assert_eq!(byte_range("bytes=5-1", 100), None);
+        assert_eq!(byte_range("items=0-1", 100), None);
+    }
+}

@@ -1,0 +1,100 @@
+"""The Files API over Unity Catalog volumes (`/api/2.0/fs/files`, `/api/2.0/fs/directories`)
+through the official SDK's `w.files`: bytes on disk in the volume's directory, READ VOLUME to
+read and WRITE VOLUME to write, and no path that leaves its volume.
+"""
+
+import io
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import requests
+from databricks.sdk import errors
+from databricks.sdk.service import catalog
+
+from kilnlib import grant, let_use_schema
+
+Privilege = catalog.Privilege
+
+
+@pytest.fixture
+def volume(admin, admin_sql, schema) -> str:
+    """`/Volumes/<catalog>/<schema>/files` of a new managed volume."""
+    admin_sql.ok(f"CREATE VOLUME {schema}.files")
+    return "/Volumes/" + "/".join(schema.split(".")) + "/files"
+
+
+def test_upload_download_metadata_and_delete(admin, volume):
+    path = f"{volume}/reports/2024 q1.csv"
+    admin.files.upload(path, io.BytesIO(b"a,b\n1,2\n"), overwrite=True)
+    assert admin.files.download(path).contents.read() == b"a,b\n1,2\n"
+    meta = admin.files.get_metadata(path)
+    assert meta.content_length == 8 and meta.last_modified
+    # The bytes are a real file in the volume's directory.
+    storage = Path(urlparse(admin.volumes.read(volume[len("/Volumes/"):].replace("/", ".")).storage_location).path)
+    assert (storage / "reports" / "2024 q1.csv").read_bytes() == b"a,b\n1,2\n"
+
+    with pytest.raises(errors.DatabricksError) as caught:
+        admin.files.upload(path, io.BytesIO(b"other"), overwrite=False)
+    assert caught.value.error_code == "ALREADY_EXISTS"
+    admin.files.upload(path, io.BytesIO(b"replaced"), overwrite=True)
+    assert admin.files.download(path).contents.read() == b"replaced"
+
+    admin.files.delete(path)
+    with pytest.raises(errors.NotFound):
+        admin.files.get_metadata(path)
+    with pytest.raises(errors.NotFound):
+        admin.files.download(path)
+
+
+def test_directories_list_create_and_delete(admin, volume):
+    admin.files.create_directory(f"{volume}/a/b")
+    admin.files.upload(f"{volume}/a/one.txt", io.BytesIO(b"1"), overwrite=True)
+    admin.files.get_directory_metadata(f"{volume}/a/b")
+    entries = {(e.name, e.is_directory, e.file_size) for e in admin.files.list_directory_contents(f"{volume}/a")}
+    assert entries == {("b", True, None), ("one.txt", False, 1)}
+    assert {e.path for e in admin.files.list_directory_contents(f"{volume}/a")} == {f"{volume}/a/b", f"{volume}/a/one.txt"}
+
+    with pytest.raises(errors.DatabricksError):
+        admin.files.delete_directory(f"{volume}/a")  # not empty
+    admin.files.delete_directory(f"{volume}/a/b")
+    with pytest.raises(errors.NotFound):
+        admin.files.get_directory_metadata(f"{volume}/a/b")
+
+
+def test_range_reads_part_of_a_file(server, admin, volume):
+    path = f"{volume}/digits.txt"
+    admin.files.upload(path, io.BytesIO(b"0123456789"), overwrite=True)
+    url = f"{server.host}/api/2.0/fs/files{path}"
+    part = requests.get(url, headers={**server.auth_headers(), "Range": "bytes=2-4"})
+    assert part.status_code == 206 and part.content == b"234"
+    assert part.headers["Content-Range"] == "bytes 2-4/10"
+    assert requests.get(url, headers={**server.auth_headers(), "Range": "bytes=20-"}).status_code == 416
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/etc/passwd", "/Volumes/main/default", "/Volumes/main/default/files/../../../../etc/passwd", "/Volumes/main/default/files/%2e%2e/%2e%2e/x"],
+)
+def test_no_path_leaves_its_volume(server, path):
+    response = requests.get(f"{server.host}/api/2.0/fs/files{path}", headers=server.auth_headers())
+    assert response.status_code in (400, 404), response.text
+    assert "root:" not in response.text
+
+
+def test_read_volume_and_write_volume_are_enforced(admin, schema, volume, non_admin):
+    admin.files.upload(f"{volume}/x.txt", io.BytesIO(b"x"), overwrite=True)
+    with pytest.raises(errors.NotFound):
+        non_admin.client.files.download(f"{volume}/x.txt")  # the volume is invisible
+    let_use_schema(admin, schema, non_admin.name)
+    with pytest.raises(errors.PermissionDenied) as caught:
+        non_admin.client.files.download(f"{volume}/x.txt")
+    assert "READ VOLUME" in str(caught.value)
+    grant(admin, "volume", schema + ".files", non_admin.name, Privilege.READ_VOLUME)
+    assert non_admin.client.files.download(f"{volume}/x.txt").contents.read() == b"x"
+    with pytest.raises(errors.PermissionDenied) as caught:
+        non_admin.client.files.upload(f"{volume}/y.txt", io.BytesIO(b"y"), overwrite=True)
+    assert "WRITE VOLUME" in str(caught.value)
+    grant(admin, "volume", schema + ".files", non_admin.name, Privilege.WRITE_VOLUME)
+    non_admin.client.files.upload(f"{volume}/y.txt", io.BytesIO(b"y"), overwrite=True)
+    assert admin.files.download(f"{volume}/y.txt").contents.read() == b"y"
