@@ -98,3 +98,42 @@ def test_read_volume_and_write_volume_are_enforced(admin, schema, volume, non_ad
     grant(admin, "volume", schema + ".files", non_admin.name, Privilege.WRITE_VOLUME)
     non_admin.client.files.upload(f"{volume}/y.txt", io.BytesIO(b"y"), overwrite=True)
     assert admin.files.download(f"{volume}/y.txt").contents.read() == b"y"
+
+
+def test_large_and_streamed_uploads_fall_back_to_one_put(admin, volume):
+    """Above 50 MiB, and for any stream of unknown length, the SDK opens a multipart session;
+    Kiln has no presigned part URLs, so the SDK sends the file in one streamed PUT."""
+    big = bytes(range(256)) * (60 * 1024 * 4)  # 60 MiB
+    admin.files.upload(f"{volume}/big.bin", io.BytesIO(big), overwrite=True)
+    assert admin.files.get_metadata(f"{volume}/big.bin").content_length == len(big)
+    assert admin.files.download(f"{volume}/big.bin").contents.read() == big
+
+    class Unseekable(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self.data = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer) -> int:
+            chunk = self.data.read(len(buffer))
+            buffer[: len(chunk)] = chunk
+            return len(chunk)
+
+    admin.files.upload(f"{volume}/streamed.txt", Unseekable(b"streamed"), overwrite=True)
+    assert admin.files.download(f"{volume}/streamed.txt").contents.read() == b"streamed"
+    admin.files.upload(f"{volume}/empty.txt", io.BytesIO(b""), overwrite=True)
+    assert admin.files.get_metadata(f"{volume}/empty.txt").content_length == 0
+
+
+def test_dbutils_fs_works_on_volumes(admin, volume):
+    fs = admin.dbutils.fs
+    fs.mkdirs(f"{volume}/dbutils")
+    fs.put(f"{volume}/dbutils/hello.txt", "hello", overwrite=True)
+    assert fs.head(f"{volume}/dbutils/hello.txt") == "hello"
+    assert [f.name for f in fs.ls(f"{volume}/dbutils")] == ["hello.txt"]
+    fs.cp(f"{volume}/dbutils/hello.txt", f"{volume}/dbutils/copy.txt")
+    assert sorted(f.name for f in fs.ls(f"{volume}/dbutils")) == ["copy.txt", "hello.txt"]
+    fs.rm(f"{volume}/dbutils", recurse=True)
+    with pytest.raises(errors.NotFound):
+        admin.files.get_directory_metadata(f"{volume}/dbutils")

@@ -7,6 +7,13 @@ pub struct UploadQuery {
     pub overwrite: Option<bool>,
 }
 
+/// `POST /fs/files{path}?action=initiate-upload[&overwrite=...]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct UploadActionQuery {
+    pub action: Option<String>,
+    pub overwrite: Option<bool>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ListDirectoryQuery {
     pub page_size: Option<i64>,

@@ -78,6 +78,13 @@ impl Files {
         Ok((handle, meta))
     }
 
+    /// Whether `upload` of `path` would be allowed: WRITE VOLUME, a file path, and no
+    /// existing file unless `overwrite`.
+    pub async fn check_upload(&self, caller: &Caller, path: &str, overwrite: bool) -> Result<()> {
+        let file = self.resolve(caller, "files.upload", path, Privilege::WriteVolume).await?;
+        upload_target_ok(&file, overwrite).await
+    }
+
     /// `PUT /fs/files{path}`: writes `body` to the file, creating missing parent directories.
     /// With `overwrite` false an existing file is ALREADY_EXISTS.
     pub async fn upload<S, B, E>(&self, caller: &Caller, path: &str, overwrite: bool, body: S) -> Result<()>
@@ -87,17 +94,9 @@ impl Files {
         E: std::fmt::Display,
     {
         let file = self.resolve(caller, "files.upload", path, Privilege::WriteVolume).await?;
-        if file.is_root() {
-            return Err(Error::invalid(format!("'{}' is a volume, not a file path inside it", file.path)));
-        }
+        upload_target_ok(&file, overwrite).await?;
         let parent = file.local.parent().ok_or_else(|| Error::internal("a volume file has no parent directory"))?;
         tokio::fs::create_dir_all(parent).await.map_err(|e| io_error(&file.path, e))?;
-        if tokio::fs::metadata(&file.local).await.is_ok_and(|m| m.is_dir()) {
-            return Err(Error::invalid(format!("'{}' is a directory", file.path)));
-        }
-        if !overwrite && tokio::fs::try_exists(&file.local).await.unwrap_or(false) {
-            return Err(Error::new(ErrorCode::Specific(409, "ALREADY_EXISTS"), format!("The file '{}' already exists; pass overwrite=true to replace it.", file.path)));
-        }
         let temporary = parent.join(format!(".kiln-upload-{}", uuid::Uuid::new_v4()));
         let written = write_stream(&temporary, body).await;
         let renamed = match written {
@@ -169,6 +168,17 @@ impl Files {
             std::io::ErrorKind::DirectoryNotEmpty => Error::new(ErrorCode::Specific(400, "DIRECTORY_NOT_EMPTY"), format!("The directory '{}' is not empty.", directory.path)),
             _ => io_error(&directory.path, e),
         })
+    }
+}
+
+async fn upload_target_ok(file: &VolumePath, overwrite: bool) -> Result<()> {
+    if file.is_root() {
+        return Err(Error::invalid(format!("'{}' is a volume, not a file path inside it", file.path)));
+    }
+    match tokio::fs::metadata(&file.local).await {
+        Ok(metadata) if metadata.is_dir() => Err(Error::invalid(format!("'{}' is a directory", file.path))),
+        Ok(_) if !overwrite => Err(Error::new(ErrorCode::Specific(409, "ALREADY_EXISTS"), format!("The file '{}' already exists; pass overwrite=true to replace it.", file.path))),
+        _ => Ok(()),
     }
 }
 

@@ -8,11 +8,11 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use kiln_api::files::{DirectoryEntry, ListDirectoryQuery, ListDirectoryResponse, UploadQuery};
+use kiln_api::files::{DirectoryEntry, ListDirectoryQuery, ListDirectoryResponse, UploadActionQuery, UploadQuery};
 use kiln_api::page::{PageCursor, effective_page_size, paginate};
-use kiln_core::Error;
+use kiln_core::{Error, ErrorCode};
 use kiln_core::files::FileMeta;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
@@ -23,11 +23,45 @@ use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/2.0/fs/files/{*path}", get(download).head(file_metadata).put(upload).delete(delete_file))
+        .route("/api/2.0/fs/files/{*path}", get(download).head(file_metadata).put(upload).delete(delete_file).post(upload_session))
         .route("/api/2.0/fs/directories/{*path}", get(list_directory).head(directory_metadata).put(create_directory).delete(delete_directory))
+        .route("/api/2.0/fs/create-download-url", post(no_presigned_urls))
+        .route("/api/2.0/fs/create-upload-part-urls", post(no_presigned_urls))
+        .route("/api/2.0/fs/create-resumable-upload-url", post(no_presigned_urls))
+        .route("/api/2.0/fs/create-abort-upload-url", post(no_presigned_urls))
         // Uploads stream to disk, whatever their size.
         .layer(DefaultBodyLimit::disable())
 }
+
+/// Kiln serves file bytes itself, with no cloud storage to presign URLs for. The SDK asks
+/// for presigned URLs first and, on a 404, uses the Files API directly.
+async fn no_presigned_urls() -> ApiError {
+    ApiError(Error::new(ErrorCode::Specific(404, "NOT_FOUND"), "Presigned URLs are not available on this workspace: use the Files API (/api/2.0/fs/files) directly."))
+}
+
+/// `POST /fs/files{path}?action=initiate-upload`: the SDK starts every large upload with a
+/// multipart session. Kiln hands out a session token, then has no part URLs to give (404),
+/// so the SDK sends the file in one streamed PUT; completing a multipart upload therefore
+/// never happens and is refused.
+async fn upload_session(
+    State(state): State<AppState>,
+    CallerExtractor(caller): CallerExtractor,
+    Path(path): Path<String>,
+    Query(query): Query<UploadActionQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    match query.action.as_deref() {
+        Some("initiate-upload") => {
+            state.files.check_upload(&caller, &volume_path(&path), query.overwrite.unwrap_or(false)).await?;
+            Ok(Json(serde_json::json!({"multipart_upload": {"session_token": uuid::Uuid::new_v4().to_string()}})))
+        }
+        Some("complete-upload") => Err(Error::invalid("multipart uploads are not available: upload the file in one PUT /api/2.0/fs/files{path}").into()),
+        other => Err(Error::invalid(format!("action {}: expected initiate-upload", other.unwrap_or("(missing)"))).into()),
+    }
+}
+
+/// Bytes read from disk per chunk of a download: large enough to keep syscalls few, small
+/// enough that memory stays flat.
+const READ_CHUNK: usize = 256 * 1024;
 
 /// The route's path, which axum hands over percent-decoded and without its leading `/`.
 fn volume_path(path: &str) -> String {
@@ -71,9 +105,14 @@ fn byte_range(value: &str, size: u64) -> Option<(u64, u64)> {
 
 async fn download(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Path(path): Path<String>, request: HeaderMap) -> Result<Response, ApiError> {
     let (mut file, meta) = state.files.open(&caller, &volume_path(&path)).await?;
+    // A resumed download names the version it started on; a file changed since is 412.
+    let since = request.get(header::IF_UNMODIFIED_SINCE).and_then(|v| v.to_str().ok()).and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok());
+    if since.is_some_and(|since| meta.modified_ms / 1000 > since.timestamp()) {
+        return Ok(StatusCode::PRECONDITION_FAILED.into_response());
+    }
     let range = request.get(header::RANGE).and_then(|v| v.to_str().ok());
     let Some(range) = range else {
-        let body = Body::from_stream(ReaderStream::new(file));
+        let body = Body::from_stream(ReaderStream::with_capacity(file, READ_CHUNK));
         return Ok((StatusCode::OK, file_headers(meta, meta.size), body).into_response());
     };
     let Some((start, length)) = byte_range(range, meta.size) else {
@@ -88,7 +127,7 @@ async fn download(State(state): State<AppState>, CallerExtractor(caller): Caller
     if let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{}/{}", start + length - 1, meta.size)) {
         headers.insert(header::CONTENT_RANGE, value);
     }
-    let body = Body::from_stream(ReaderStream::new(file.take(length)));
+    let body = Body::from_stream(ReaderStream::with_capacity(file.take(length), READ_CHUNK));
     Ok((StatusCode::PARTIAL_CONTENT, headers, body).into_response())
 }
 
