@@ -8,6 +8,7 @@ pub mod oauth;
 pub mod page;
 pub mod permissions;
 pub mod scim;
+pub mod secrets;
 pub mod sql;
 pub mod tokens;
 pub mod uc;

@@ -8,6 +8,7 @@ pub mod error;
 pub mod files;
 pub mod ids;
 pub mod principal;
+pub mod secrets;
 
 pub use error::{Error, ErrorCode, Result};
 pub mod authn;

@@ -121,7 +121,7 @@ fn log_filter(filter: &str) -> String {
 }
 
 /// Writes a secret file readable only by its owner.
-fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+pub(crate) fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;

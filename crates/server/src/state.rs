@@ -9,6 +9,7 @@ use kiln_core::oauth::OAuthService;
 use kiln_core::permissions::PermissionsService;
 use kiln_core::Error;
 use kiln_core::files::Files;
+use kiln_core::secrets::SecretsService;
 use kiln_core::tokens::TokenService;
 use kiln_core::uc::UnityCatalog;
 use kiln_engine::Executor;
@@ -47,6 +48,7 @@ pub struct Services {
     pub warehouses: Warehouses,
     pub statements: Statements,
     pub files: Files,
+    pub secrets: Arc<SecretsService>,
 }
 
 impl AppState {
@@ -62,8 +64,10 @@ impl AppState {
         warehouses.start_auto_stop();
         let statements = Statements::new(Executor::new(uc.clone(), authenticator.clone()), warehouses.clone(), store.clone(), data_dir.join("results"), signing_key);
         statements.start_expiry();
+        let secrets = Arc::new(SecretsService::new(store.clone(), authz.clone(), &load_secrets_key(data_dir)?)?);
         Ok(AppState(Arc::new(Services {
             files: Files::new(uc.clone()),
+            secrets,
             uc,
             warehouses,
             statements,
@@ -85,4 +89,30 @@ impl AppState {
         Arc::make_mut(&mut self.0).rate_limits = rate_limits;
         self
     }
+}
+
+/// The AES-256 key of secrets at rest: `KILN_SECRETS_KEY` (base64 of 32 bytes) when set, so
+/// it can live outside the data directory; otherwise `keys/secrets.key`, created on first
+/// start (mode 0600).
+fn load_secrets_key(data_dir: &Path) -> Result<Vec<u8>, Error> {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    let decode = |text: &str, from: &str| -> Result<Vec<u8>, Error> {
+        let key = STANDARD.decode(text.trim()).map_err(|_| Error::invalid(format!("{from} is not base64")))?;
+        if key.len() != 32 {
+            return Err(Error::invalid(format!("{from} must hold 32 bytes (base64), it holds {}", key.len())));
+        }
+        Ok(key)
+    };
+    if let Ok(text) = std::env::var("KILN_SECRETS_KEY") {
+        return decode(&text, "KILN_SECRETS_KEY");
+    }
+    let path = data_dir.join("keys").join("secrets.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return decode(&text, &path.display().to_string());
+    }
+    let key: [u8; 32] = rand::random();
+    std::fs::create_dir_all(data_dir.join("keys")).map_err(|e| Error::internal(format!("cannot create the keys directory: {e}")))?;
+    crate::write_private_file(&path, &STANDARD.encode(key)).map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))?;
+    Ok(key.to_vec())
 }

@@ -6,6 +6,7 @@
 
 mod catalog;
 mod migrations;
+mod secrets;
 mod sql;
 
 use std::str::FromStr;

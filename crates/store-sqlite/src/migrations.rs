@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
     (2, "unity catalog", include_str!("../migrations/0002_unity_catalog.sql")),
     (3, "sql warehouses and query history", include_str!("../migrations/0003_sql.sql")),
+    (4, "secret scopes and secrets", include_str!("../migrations/0004_secrets.sql")),
 ];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> StoreResult<()> {

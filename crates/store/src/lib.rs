@@ -82,6 +82,25 @@ pub trait AclStore: Send + Sync {
     async fn merge_acl(&self, object_type: &str, object_id: &str, entries: &[AclEntry]) -> StoreResult<()>;
 }
 
+/// Secret scopes and their encrypted secrets. Scope names are unique case-sensitively, as on
+/// Databricks; deleting a scope deletes its secrets.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    async fn create_secret_scope(&self, scope: &SecretScopeRecord) -> StoreResult<()>;
+    /// All scopes, by name.
+    async fn list_secret_scopes(&self) -> StoreResult<Vec<SecretScopeRecord>>;
+    async fn get_secret_scope(&self, name: &str) -> StoreResult<Option<SecretScopeRecord>>;
+    /// Returns false when the scope did not exist.
+    async fn delete_secret_scope(&self, name: &str) -> StoreResult<bool>;
+    /// Inserts or replaces the secret; the scope must exist.
+    async fn put_secret(&self, secret: &SecretRecord) -> StoreResult<()>;
+    async fn get_secret(&self, scope: &str, key: &str) -> StoreResult<Option<SecretRecord>>;
+    /// The scope's secrets, by key.
+    async fn list_secrets(&self, scope: &str) -> StoreResult<Vec<SecretRecord>>;
+    /// Returns false when the secret did not exist.
+    async fn delete_secret(&self, scope: &str, key: &str) -> StoreResult<bool>;
+}
+
 /// The append-only audit log.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -141,6 +160,6 @@ pub trait SqlStore: Send + Sync {
 }
 
 /// Everything a Kiln node keeps in its metadata database.
-pub trait Store: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + std::fmt::Debug {}
+pub trait Store: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + SecretStore + std::fmt::Debug {}
 
-impl<T> Store for T where T: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + std::fmt::Debug {}
+impl<T> Store for T where T: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + SecretStore + std::fmt::Debug {}

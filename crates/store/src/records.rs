@@ -98,6 +98,25 @@ pub struct OAuthSecretRecord {
     pub scopes: Option<Vec<String>>,
 }
 
+/// A secret scope (Databricks-backed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretScopeRecord {
+    pub name: String,
+    pub created_at_ms: i64,
+    pub created_by: String,
+}
+
+/// A secret, encrypted by the service before it reaches the store: the store never holds a
+/// plain value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretRecord {
+    pub scope: String,
+    pub key: String,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+    pub updated_at_ms: i64,
+}
+
 /// A securable workspace object. `parent` gives inheritance, e.g. a notebook's directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectRecord {

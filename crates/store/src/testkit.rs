@@ -15,7 +15,7 @@ macro_rules! store_conformance_suite {
             oauth_secrets_round_trip, acl_set_merge_and_cascade, audit_append_and_filter,
             settings_init_once, securables_tree_round_trip, securable_names_unique_per_parent_and_kind,
             deleting_a_securable_cascades, grants_change_idempotently, warehouses_round_trip,
-            query_history_upserts_and_filters);
+            query_history_upserts_and_filters, secrets_round_trip_and_cascade);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -367,4 +367,26 @@ pub async fn query_history_upserts_and_filters(store: &dyn Store) {
     assert_eq!(ids, vec!["q2"]);
     let paged: Vec<String> = store.list_queries(&QueryFilter::default(), 1, 1).await.expect("list").into_iter().map(|q| q.query_id).collect();
     assert_eq!(paged, vec!["q2"]);
+}
+
+pub async fn secrets_round_trip_and_cascade(store: &dyn Store) {
+    let scope = SecretScopeRecord { name: "team".into(), created_at_ms: 1, created_by: "ann".into() };
+    store.create_secret_scope(&scope).await.expect("create scope");
+    assert!(matches!(store.create_secret_scope(&scope).await, Err(StoreError::AlreadyExists(_))));
+    assert_eq!(store.get_secret_scope("team").await.expect("get"), Some(scope.clone()));
+    assert_eq!(store.get_secret_scope("Team").await.expect("get"), None, "scope names are case-sensitive");
+    let secret = SecretRecord { scope: "team".into(), key: "db-password".into(), nonce: vec![1; 12], ciphertext: vec![9, 8, 7], updated_at_ms: 5 };
+    store.put_secret(&secret).await.expect("put");
+    let replaced = SecretRecord { ciphertext: vec![6], updated_at_ms: 6, ..secret.clone() };
+    store.put_secret(&replaced).await.expect("replace");
+    assert_eq!(store.get_secret("team", "db-password").await.expect("get"), Some(replaced.clone()));
+    assert_eq!(store.list_secrets("team").await.expect("list"), vec![replaced]);
+    let orphan = SecretRecord { scope: "missing".into(), ..secret.clone() };
+    assert!(store.put_secret(&orphan).await.is_err(), "a secret needs its scope");
+    assert!(store.delete_secret("team", "db-password").await.expect("delete"));
+    assert!(!store.delete_secret("team", "db-password").await.expect("delete again"));
+    store.put_secret(&secret).await.expect("put again");
+    assert!(store.delete_secret_scope("team").await.expect("delete scope"));
+    assert_eq!(store.get_secret("team", "db-password").await.expect("get"), None, "secrets go with their scope");
+    assert!(store.list_secret_scopes().await.expect("list scopes").is_empty());
 }

@@ -10,6 +10,14 @@ pub struct ObjectType {
     pub levels: &'static [(&'static str, &'static str)],
 }
 
+/// Secret scopes: their ACLs are changed through the Secrets API (`/secrets/acls/*`), not
+/// the Permissions API, so the type is not among [`OBJECT_TYPES`].
+pub static SECRET_SCOPES: ObjectType = ObjectType {
+    segment: "secret-scopes",
+    wire_name: "secret-scope",
+    levels: &[("READ", "Can read secrets"), ("WRITE", "Can read and write secrets"), ("MANAGE", "Can change the scope's ACLs and delete it")],
+};
+
 const READ_RUN_EDIT_MANAGE: &[(&str, &str)] = &[
     ("CAN_READ", "Can view the object"),
     ("CAN_RUN", "Can view and run the object"),

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use kiln_store::{AclEntry, AuditDecision, ObjectRecord, Store};
 
-pub use levels::{OBJECT_TYPES, ObjectType};
+pub use levels::{OBJECT_TYPES, ObjectType, SECRET_SCOPES};
 pub use uc::{Privilege, SecurablePath};
 
 use crate::audit::AuditLog;

@@ -7,6 +7,7 @@ mod files;
 mod oauth;
 mod permissions;
 mod scim;
+mod secrets;
 mod sql;
 mod tokens;
 mod uc;
@@ -40,6 +41,7 @@ pub fn router_without_layers() -> Router<AppState> {
         .merge(uc::routes())
         .merge(sql::routes())
         .merge(files::routes())
+        .merge(secrets::routes())
 }
 
 /// The layers every route gets: the fallback, rate limits, request context and audit, body
