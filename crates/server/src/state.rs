@@ -8,6 +8,7 @@ use kiln_core::identity::ScimService;
 use kiln_core::oauth::OAuthService;
 use kiln_core::permissions::PermissionsService;
 use kiln_core::Error;
+use kiln_core::dbfs::Dbfs;
 use kiln_core::files::Files;
 use kiln_core::secrets::SecretsService;
 use kiln_core::tokens::TokenService;
@@ -49,6 +50,7 @@ pub struct Services {
     pub statements: Statements,
     pub files: Files,
     pub secrets: Arc<SecretsService>,
+    pub dbfs: Dbfs,
 }
 
 impl AppState {
@@ -68,6 +70,7 @@ impl AppState {
         Ok(AppState(Arc::new(Services {
             files: Files::new(uc.clone()),
             secrets,
+            dbfs: Dbfs::open(data_dir.join("dbfs"))?,
             uc,
             warehouses,
             statements,

@@ -32,11 +32,19 @@ impl SqliteStore {
         } else {
             SqliteConnectOptions::new().filename(path).create_if_missing(true)
         };
-        let options = options
-            .journal_mode(if in_memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
-            .synchronous(SqliteSynchronous::Full)
+        let options = options.synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // WAL is a lasting property of the database file, and switching to it takes a lock that
+        // the busy timeout does not cover: switch once, on one connection, before the pool opens
+        // several (each running the pragma could fail with "database is locked").
+        let options = if in_memory {
+            options.journal_mode(SqliteJournalMode::Memory)
+        } else {
+            let first = sqlx::ConnectOptions::connect(&options.clone().journal_mode(SqliteJournalMode::Wal)).await.map_err(backend)?;
+            sqlx::Connection::close(first).await.map_err(backend)?;
+            options
+        };
         // Every connection to ":memory:" is its own database, so memory mode keeps exactly one.
         let max_connections = if in_memory { 1 } else { 8 };
         let pool = SqlitePoolOptions::new()

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod dbfs;
 mod files;
 mod oauth;
 mod permissions;
@@ -42,6 +43,7 @@ pub fn router_without_layers() -> Router<AppState> {
         .merge(sql::routes())
         .merge(files::routes())
         .merge(secrets::routes())
+        .merge(dbfs::routes())
 }
 
 /// The layers every route gets: the fallback, rate limits, request context and audit, body
