@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use kiln_api::dbfs::*;
 use kiln_core::Error;
 
-use super::CallerExtractor;
+use super::{CallerExtractor, empty};
 use crate::error::ApiError;
 use crate::extract::AppJson;
 use crate::state::AppState;
@@ -32,10 +32,6 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 type Reply<T> = Result<Json<T>, ApiError>;
-
-fn empty() -> Json<serde_json::Value> {
-    Json(serde_json::json!({}))
-}
 
 fn decode(field: &str, data: &str) -> Result<Vec<u8>, ApiError> {
     BASE64.decode(data.as_bytes()).map_err(|_| Error::invalid(format!("{field} must be base64")).into())

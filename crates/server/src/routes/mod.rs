@@ -58,6 +58,11 @@ pub fn with_service_layers(api: Router<AppState>, state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The `{}` body of a call that answers nothing else.
+fn empty() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({}))
+}
+
 /// Largest request body accepted by JSON endpoints (file uploads will set their own).
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 

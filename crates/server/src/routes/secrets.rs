@@ -7,7 +7,7 @@ use kiln_api::secrets::*;
 use kiln_core::Error;
 use kiln_core::secrets::SecretValue;
 
-use super::CallerExtractor;
+use super::{CallerExtractor, empty};
 use crate::error::ApiError;
 use crate::extract::AppJson;
 use crate::state::AppState;
@@ -30,10 +30,6 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 type Reply<T> = Result<Json<T>, ApiError>;
-
-fn empty() -> Json<serde_json::Value> {
-    Json(serde_json::json!({}))
-}
 
 async fn create_scope(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, AppJson(request): AppJson<CreateScope>) -> Reply<serde_json::Value> {
     state.secrets.create_scope(&caller, &request.scope, request.initial_manage_principal.as_deref(), request.scope_backend_type.as_deref()).await?;

@@ -8,7 +8,7 @@ use kiln_api::page::{PageCursor, effective_page_size, paginate};
 use kiln_api::sql::*;
 use kiln_core::Error;
 
-use super::CallerExtractor;
+use super::{CallerExtractor, empty};
 use crate::error::ApiError;
 use crate::extract::AppJson;
 use crate::state::AppState;
@@ -32,10 +32,6 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 type Reply<T> = Result<Json<T>, ApiError>;
-
-fn empty() -> Json<serde_json::Value> {
-    Json(serde_json::json!({}))
-}
 
 async fn create_warehouse(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, AppJson(spec): AppJson<WarehouseSpec>) -> Reply<CreateWarehouseResponse> {
     Ok(Json(CreateWarehouseResponse { id: state.warehouses.create(&caller, spec).await? }))

@@ -9,7 +9,7 @@ use kiln_api::uc::*;
 use kiln_core::Error;
 use kiln_core::uc::grants::parse_securable_type;
 
-use super::CallerExtractor;
+use super::{CallerExtractor, empty};
 use crate::error::ApiError;
 use crate::extract::AppJson;
 use crate::state::AppState;
@@ -48,10 +48,6 @@ fn page<T>(items: Vec<T>, query: &ListQuery) -> Result<(Vec<T>, Option<String>),
 
 fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, ApiError> {
     value.as_deref().filter(|v| !v.is_empty()).ok_or_else(|| ApiError(Error::invalid(format!("{field} is required"))))
-}
-
-fn empty() -> Json<serde_json::Value> {
-    Json(serde_json::json!({}))
 }
 
 async fn create_catalog(State(state): State<AppState>, CallerExtractor(caller): Caller, AppJson(request): AppJson<CreateCatalog>) -> Reply<CatalogInfo> {
