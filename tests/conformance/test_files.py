@@ -137,3 +137,11 @@ def test_dbutils_fs_works_on_volumes(admin, volume):
     fs.rm(f"{volume}/dbutils", recurse=True)
     with pytest.raises(errors.NotFound):
         admin.files.get_directory_metadata(f"{volume}/dbutils")
+
+
+def test_a_file_cannot_stand_in_for_a_directory(admin, volume):
+    admin.files.upload(f"{volume}/plain", io.BytesIO(b"x"), overwrite=True)
+    with pytest.raises(errors.BadRequest):
+        admin.files.upload(f"{volume}/plain/child.txt", io.BytesIO(b"y"), overwrite=True)
+    with pytest.raises(errors.NotFound):
+        admin.files.get_directory_metadata(f"{volume}/plain")

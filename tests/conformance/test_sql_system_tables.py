@@ -84,3 +84,9 @@ def test_audit_log_is_a_table_for_admins(admin, admin_sql, sp_sql):
     assert {row["decision"] for row in rows} == {"request"}
     counted = admin_sql.rows("SELECT count(*) > 0 FROM system.access.audit WHERE request_params['decision'] = 'deny'")
     assert counted == [["true"]]
+
+
+def test_information_schema_is_a_reserved_schema_name(admin, admin_sql, schema):
+    catalog_name = schema.split(".")[0]
+    message = admin_sql.error(f"CREATE SCHEMA {catalog_name}.information_schema")
+    assert "reserved" in message, message

@@ -158,9 +158,15 @@ impl Dbfs {
         let temporary = parent.join(format!(".kiln-upload-{}", uuid::Uuid::new_v4()));
         let file = tokio::fs::File::create(&temporary).await.map_err(|e| io_error(&path, e))?;
         self.drop_idle_handles().await;
-        let handle = rand::random::<u32>() as i64;
-        let open = OpenHandle { path, temporary, file, last_used_ms: now_ms() };
-        self.handles.lock().unwrap_or_else(|p| p.into_inner()).insert(handle, Arc::new(tokio::sync::Mutex::new(open)));
+        let open = Arc::new(tokio::sync::Mutex::new(OpenHandle { path, temporary, file, last_used_ms: now_ms() }));
+        let mut handles = self.handles.lock().unwrap_or_else(|p| p.into_inner());
+        let handle = loop {
+            let candidate = i64::from(rand::random::<u32>());
+            if !handles.contains_key(&candidate) {
+                break candidate;
+            }
+        };
+        handles.insert(handle, open);
         Ok(handle)
     }
 

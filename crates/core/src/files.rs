@@ -45,7 +45,7 @@ fn not_found(path: &str) -> Error {
 fn io_error(path: &str, error: std::io::Error) -> Error {
     match error.kind() {
         std::io::ErrorKind::NotFound => not_found(path),
-        std::io::ErrorKind::NotADirectory => Error::invalid(format!("'{path}': a file stands where a directory is expected")),
+        std::io::ErrorKind::NotADirectory | std::io::ErrorKind::AlreadyExists => Error::invalid(format!("'{path}': a file stands where a directory is expected")),
         _ => Error::internal(format!("'{path}': {error}")),
     }
 }

@@ -17,7 +17,7 @@ use kiln_store::{SecurableKind, SecurableRecord};
 use crate::catalog::Access;
 use crate::error::SqlError;
 
-pub(crate) const SCHEMA_NAME: &str = "information_schema";
+pub(crate) const SCHEMA_NAME: &str = kiln_core::uc::INFORMATION_SCHEMA;
 /// The catalog whose information_schema covers every catalog.
 pub(crate) const SYSTEM_CATALOG: &str = "system";
 

@@ -3,7 +3,7 @@
 use kiln_api::uc::{CatalogInfo, CreateCatalog, CreateSchema, SchemaInfo, UpdateSecurable};
 use kiln_store::SecurableKind;
 
-use super::{UnityCatalog, names, new_record};
+use super::{INFORMATION_SCHEMA, UnityCatalog, names, new_record};
 use crate::authz::{Privilege, SecurablePath};
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Caller;
@@ -56,6 +56,9 @@ impl UnityCatalog {
     pub async fn create_schema(&self, caller: &Caller, request: CreateSchema) -> Result<SchemaInfo> {
         // validations
         let name = names::normalize("name", &request.name)?;
+        if name == INFORMATION_SCHEMA {
+            return Err(Error::invalid("name information_schema is reserved: every catalog has one, built from what the caller may see"));
+        }
         reject_storage_root(request.storage_root.as_deref())?;
         let catalog = self.resolve(caller, SecurableKind::Catalog, "catalog_name", &request.catalog_name).await?;
         let mut record = new_record(SecurableKind::Schema, None, &name, caller.name(), caller.name());

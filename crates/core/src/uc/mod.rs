@@ -37,6 +37,9 @@ pub struct UnityCatalog {
     storage_root: PathBuf,
 }
 
+/// The schema every catalog has, served by the SQL engine rather than stored.
+pub const INFORMATION_SCHEMA: &str = "information_schema";
+
 /// The wire error of a missing securable: `Catalog 'x' does not exist.`
 pub fn does_not_exist(kind: SecurableKind, full_name: &str) -> Error {
     let code = match kind {
