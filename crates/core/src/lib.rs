@@ -14,6 +14,7 @@ pub mod secrets;
 pub use error::{Error, ErrorCode, Result};
 pub mod authn;
 pub mod workspace;
+pub mod workspace_conf;
 pub mod identity;
 pub mod tokens;
 pub mod permissions;

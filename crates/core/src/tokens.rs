@@ -37,7 +37,8 @@ impl TokenService {
 
     pub async fn create(&self, caller: &Caller, request: CreateTokenRequest) -> Result<CreateTokenResponse> {
         // validations
-        let (value, record) = new_token(caller.id(), caller.id(), request.lifetime_seconds, request.comment, request.scopes)?;
+        let lifetime = lifetime_under_policy(self.store.as_ref(), request.lifetime_seconds).await?;
+        let (value, record) = new_token(caller.id(), caller.id(), lifetime, request.comment, request.scopes)?;
         // authz
         self.authz.require_permission(caller, "tokens.create", &tokens_object(), "CAN_USE").await?;
         // business logic
@@ -63,6 +64,24 @@ impl TokenService {
             // Someone else's token answers like a missing one.
             _ => Err(Error::not_found(format!("Token with token_id {token_id} does not exist"))),
         }
+    }
+}
+
+/// The lifetime a new token gets under the workspace's token policy (workspace-conf): none
+/// at all when tokens are disabled; at most `maxTokenLifetimeDays`, which is also what a
+/// request without a lifetime gets.
+async fn lifetime_under_policy(store: &dyn kiln_store::Store, requested: Option<i64>) -> Result<Option<i64>> {
+    let policy = crate::workspace_conf::token_policy(store).await?;
+    if !policy.enabled {
+        return Err(Error::denied("Personal access tokens are disabled in this workspace (workspace-conf enableTokensConfig is false)."));
+    }
+    match (policy.max_lifetime_seconds, requested) {
+        (Some(max), None | Some(-1)) => Ok(Some(max)),
+        (Some(max), Some(seconds)) if seconds > max => Err(Error::invalid(format!(
+            "lifetime_seconds {seconds} is longer than this workspace allows: at most {} days (workspace-conf maxTokenLifetimeDays)",
+            max / 86_400
+        ))),
+        (_, requested) => Ok(requested),
     }
 }
 
@@ -109,7 +128,8 @@ impl TokenService {
         let Some(service_principal) = service_principal else {
             return Err(Error::not_found(format!("Service principal with application_id {} does not exist", request.application_id)));
         };
-        let (value, record) = new_token(service_principal.id, caller.id(), request.lifetime_seconds, request.comment, request.scopes)?;
+        let lifetime = lifetime_under_policy(self.store.as_ref(), request.lifetime_seconds).await?;
+        let (value, record) = new_token(service_principal.id, caller.id(), lifetime, request.comment, request.scopes)?;
         self.store.insert_token(&record).await?;
         Ok(CreateOboTokenResponse { token_value: value, token_info: self.admin_info(&record).await? })
     }

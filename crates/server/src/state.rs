@@ -9,6 +9,7 @@ use kiln_core::oauth::OAuthService;
 use kiln_core::permissions::PermissionsService;
 use kiln_core::Error;
 use kiln_core::dbfs::Dbfs;
+use kiln_core::workspace_conf::WorkspaceConf;
 use kiln_core::files::Files;
 use kiln_core::secrets::SecretsService;
 use kiln_core::tokens::TokenService;
@@ -51,6 +52,7 @@ pub struct Services {
     pub files: Files,
     pub secrets: Arc<SecretsService>,
     pub dbfs: Dbfs,
+    pub workspace_conf: WorkspaceConf,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
             files: Files::new(uc.clone()),
             secrets,
             dbfs: Dbfs::open(data_dir.join("dbfs"))?,
+            workspace_conf: WorkspaceConf::new(store.clone(), authz.clone()),
             uc,
             warehouses,
             statements,

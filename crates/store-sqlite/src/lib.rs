@@ -537,4 +537,13 @@ impl SettingsStore for SqliteStore {
         let stored = self.get_setting(key).await?;
         stored.ok_or_else(|| backend(format!("setting {key} vanished after insert")))
     }
+
+    async fn put_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()> {
+        let query = match value {
+            Some(value) => sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").bind(key).bind(value),
+            None => sqlx::query("DELETE FROM settings WHERE key = ?").bind(key),
+        };
+        query.execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
 }

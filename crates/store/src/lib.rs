@@ -116,6 +116,8 @@ pub trait SettingsStore: Send + Sync {
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
     /// Inserts the setting only if it is absent; returns the value now stored.
     async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String>;
+    /// Sets the setting, or removes it with `None`.
+    async fn put_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()>;
 }
 
 /// Unity Catalog securables (metastore, catalogs, schemas, tables, volumes, functions) as

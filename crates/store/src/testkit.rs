@@ -15,7 +15,7 @@ macro_rules! store_conformance_suite {
             oauth_secrets_round_trip, acl_set_merge_and_cascade, audit_append_and_filter,
             settings_init_once, securables_tree_round_trip, securable_names_unique_per_parent_and_kind,
             deleting_a_securable_cascades, grants_change_idempotently, warehouses_round_trip,
-            query_history_upserts_and_filters, secrets_round_trip_and_cascade);
+            query_history_upserts_and_filters, secrets_round_trip_and_cascade, settings_put_and_clear);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -389,4 +389,13 @@ pub async fn secrets_round_trip_and_cascade(store: &dyn Store) {
     assert!(store.delete_secret_scope("team").await.expect("delete scope"));
     assert_eq!(store.get_secret("team", "db-password").await.expect("get"), None, "secrets go with their scope");
     assert!(store.list_secret_scopes().await.expect("list scopes").is_empty());
+}
+
+pub async fn settings_put_and_clear(store: &dyn Store) {
+    store.put_setting("conf:a", Some("1")).await.expect("put");
+    store.put_setting("conf:a", Some("2")).await.expect("replace");
+    assert_eq!(store.get_setting("conf:a").await.expect("get").as_deref(), Some("2"));
+    store.put_setting("conf:a", None).await.expect("clear");
+    assert_eq!(store.get_setting("conf:a").await.expect("get"), None);
+    store.put_setting("conf:missing", None).await.expect("clearing what is not there is fine");
 }

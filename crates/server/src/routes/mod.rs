@@ -13,6 +13,7 @@ mod sql;
 mod tokens;
 mod uc;
 mod well_known;
+mod workspace_conf;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -44,6 +45,7 @@ pub fn router_without_layers() -> Router<AppState> {
         .merge(files::routes())
         .merge(secrets::routes())
         .merge(dbfs::routes())
+        .merge(workspace_conf::routes())
 }
 
 /// The layers every route gets: the fallback, rate limits, request context and audit, body
