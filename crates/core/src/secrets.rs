@@ -206,12 +206,8 @@ impl SecretsService {
 
     /// A user name, service principal application id or group name.
     async fn principal_id(&self, name: &str) -> Result<i64> {
-        for kind in [PrincipalKind::User, PrincipalKind::ServicePrincipal, PrincipalKind::Group] {
-            if let Some(principal) = self.store.find_principal(kind, name).await? {
-                return Ok(principal.id);
-            }
-        }
-        Err(Error::not_found(format!("Principal {name} does not exist.")))
+        let principal = self.store.find_principal_by_name(name).await?;
+        principal.map(|p| p.id).ok_or_else(|| Error::not_found(format!("Principal {name} does not exist.")))
     }
 
     fn seal(&self, scope: &str, key: &str, mut plain: Vec<u8>) -> Result<(Vec<u8>, Vec<u8>)> {

@@ -18,7 +18,7 @@ use kiln_core::uc::tables::TableSpec;
 use datafusion::catalog::view::ViewTable;
 use datafusion::sql::parser::Statement as DfStatement;
 use kiln_core::authn::Authenticator;
-use kiln_store::{PrincipalKind, SecurableKind};
+use kiln_store::SecurableKind;
 
 use crate::error::SqlError;
 use crate::{audit_table, information_schema};
@@ -59,13 +59,10 @@ impl Access {
             return Err(SqlError::condition("RECURSIVE_VIEW", format!("reading {full_name} goes through more than {MAX_VIEW_DEPTH} nested views: does a view read itself?"), "42K0H"));
         }
         let owner_name = &view.leaf().owner;
-        let mut owner = None;
-        for kind in [PrincipalKind::User, PrincipalKind::ServicePrincipal, PrincipalKind::Group] {
-            if let Some(record) = self.uc.store().find_principal(kind, owner_name).await.map_err(|e| SqlError::from_core(e.into()))? {
-                owner = self.principals.resolve(record.id).await.map_err(SqlError::from_core)?;
-                break;
-            }
-        }
+        let owner = match self.uc.store().find_principal_by_name(owner_name).await.map_err(|e| SqlError::from_core(e.into()))? {
+            Some(record) => self.principals.resolve(record.id).await.map_err(SqlError::from_core)?,
+            None => None,
+        };
         let owner = owner.ok_or_else(|| SqlError::bad_request(format!("The view {full_name} cannot be read: its owner '{owner_name}' no longer exists. Its owner must be changed first.")))?;
         Ok(Access {
             caller: Caller { principal: owner, request_id: self.caller.request_id.clone() },

@@ -186,18 +186,7 @@ mod tokens {
     #[tokio::test]
     async fn creating_tokens_requires_can_use() {
         let (app, store) = app_with_store().await;
-        let user = PrincipalRecord {
-            id: 42,
-            kind: PrincipalKind::User,
-            name: "dana@example.com".to_string(),
-            display_name: "Dana".to_string(),
-            external_id: None,
-            active: true,
-            entitlements: Vec::new(),
-            roles: Vec::new(),
-            attributes: serde_json::json!({}),
-            created_at_ms: 0,
-        };
+        let user = PrincipalRecord { display_name: "Dana".to_string(), ..PrincipalRecord::new(42, PrincipalKind::User, "dana@example.com") };
         store.create_principal(&user).await.expect("user");
         let users = store.find_principal(PrincipalKind::Group, "users").await.expect("find").expect("users group");
         store.add_group_members(users.id, &[42]).await.expect("membership");

@@ -30,6 +30,16 @@ pub trait IdentityStore: Send + Sync {
     /// Looks a principal up by its unique name within its kind (user name, application id,
     /// group display name), case-insensitively.
     async fn find_principal(&self, kind: PrincipalKind, name: &str) -> StoreResult<Option<PrincipalRecord>>;
+    /// A principal by the name grants, owners and ACLs use, whatever its kind: a user name,
+    /// then an application id, then a group name.
+    async fn find_principal_by_name(&self, name: &str) -> StoreResult<Option<PrincipalRecord>> {
+        for kind in [PrincipalKind::User, PrincipalKind::ServicePrincipal, PrincipalKind::Group] {
+            if let Some(principal) = self.find_principal(kind, name).await? {
+                return Ok(Some(principal));
+            }
+        }
+        Ok(None)
+    }
     async fn list_principals(&self, kind: PrincipalKind) -> StoreResult<Vec<PrincipalRecord>>;
     /// Replaces every stored attribute of the principal with the given id.
     async fn update_principal(&self, principal: &PrincipalRecord) -> StoreResult<()>;

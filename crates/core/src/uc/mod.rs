@@ -309,14 +309,8 @@ impl UnityCatalog {
 
     /// Owners and grantees are named by user name, application id or group name.
     pub async fn require_known_principal(&self, field: &str, name: &str) -> Result<()> {
-        use kiln_store::PrincipalKind;
-        if name.eq_ignore_ascii_case(crate::authz::uc::ACCOUNT_USERS) {
+        if name.eq_ignore_ascii_case(crate::authz::uc::ACCOUNT_USERS) || self.store.find_principal_by_name(name).await?.is_some() {
             return Ok(());
-        }
-        for kind in [PrincipalKind::User, PrincipalKind::ServicePrincipal, PrincipalKind::Group] {
-            if self.store.find_principal(kind, name).await?.is_some() {
-                return Ok(());
-            }
         }
         Err(Error::new(ErrorCode::Specific(404, "PRINCIPAL_DOES_NOT_EXIST"), format!("{field}: Could not find principal with name {name}.")))
     }
