@@ -13,3 +13,4 @@ pub mod secrets;
 pub mod sql;
 pub mod tokens;
 pub mod uc;
+pub mod workspace;

@@ -15,6 +15,7 @@ pub use error::{Error, ErrorCode, Result};
 pub mod authn;
 pub mod workspace;
 pub mod workspace_conf;
+pub mod workspace_tree;
 pub mod identity;
 pub mod tokens;
 pub mod permissions;

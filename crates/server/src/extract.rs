@@ -21,14 +21,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
                 let code = if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE { ErrorCode::RequestTooLarge } else { ErrorCode::BadRequest };
                 ApiError(Error::new(code, format!("cannot read request body: {rejection}")))
             })?;
-        // Clients send `{}` or nothing at all for bodies with no required fields.
-        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
-        let mut deserializer = serde_json::Deserializer::from_slice(text);
-        match serde_path_to_error::deserialize(&mut deserializer) {
-            Ok(value) => Ok(AppJson(value)),
-            Err(error) => Err(ApiError(json_error(error))),
-        }
+        parse_json(&bytes).map(AppJson)
     }
+}
+
+/// A JSON body as `T`; errors name the offending field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Clients send `{}` or nothing at all for bodies with no required fields.
+    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    let mut deserializer = serde_json::Deserializer::from_slice(text);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| ApiError(json_error(error)))
 }
 
 fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> Error {

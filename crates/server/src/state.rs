@@ -10,6 +10,7 @@ use kiln_core::permissions::PermissionsService;
 use kiln_core::Error;
 use kiln_core::dbfs::Dbfs;
 use kiln_core::workspace_conf::WorkspaceConf;
+use kiln_core::workspace_tree::WorkspaceTree;
 use kiln_core::files::Files;
 use kiln_core::secrets::SecretsService;
 use kiln_core::tokens::TokenService;
@@ -53,6 +54,7 @@ pub struct Services {
     pub secrets: Arc<SecretsService>,
     pub dbfs: Dbfs,
     pub workspace_conf: WorkspaceConf,
+    pub workspace_tree: WorkspaceTree,
 }
 
 impl AppState {
@@ -68,12 +70,15 @@ impl AppState {
         warehouses.start_auto_stop();
         let statements = Statements::new(Executor::new(uc.clone(), authenticator.clone()), warehouses.clone(), store.clone(), data_dir.join("results"), signing_key);
         statements.start_expiry();
+        let workspace_tree = WorkspaceTree::new(store.clone(), authz.clone(), data_dir.join("workspace"));
+        workspace_tree.bootstrap().await?;
         let secrets = Arc::new(SecretsService::new(store.clone(), authz.clone(), &load_secrets_key(data_dir)?)?);
         Ok(AppState(Arc::new(Services {
             files: Files::new(uc.clone()),
             secrets,
             dbfs: Dbfs::open(data_dir.join("dbfs"))?,
             workspace_conf: WorkspaceConf::new(store.clone(), authz.clone()),
+            workspace_tree,
             uc,
             warehouses,
             statements,

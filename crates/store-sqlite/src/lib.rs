@@ -5,9 +5,11 @@
 //! SQLite serialises writers, so write throughput is bounded by one writer at a time.
 
 mod catalog;
+mod compute;
 mod migrations;
 mod secrets;
 mod sql;
+mod workspace;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "unity catalog", include_str!("../migrations/0002_unity_catalog.sql")),
     (3, "sql warehouses and query history", include_str!("../migrations/0003_sql.sql")),
     (4, "secret scopes and secrets", include_str!("../migrations/0004_secrets.sql")),
+    (5, "workspace tree and clusters", include_str!("../migrations/0005_workspace_and_clusters.sql")),
 ];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> StoreResult<()> {

@@ -111,6 +111,37 @@ pub trait SecretStore: Send + Sync {
     async fn delete_secret(&self, scope: &str, key: &str) -> StoreResult<bool>;
 }
 
+/// The workspace tree (directories, notebooks, files). Paths are unique case-sensitively,
+/// as on Databricks.
+#[async_trait]
+pub trait WorkspaceStore: Send + Sync {
+    /// Fails with `AlreadyExists` when the path is taken.
+    async fn insert_workspace_object(&self, object: &WorkspaceObjectRecord) -> StoreResult<()>;
+    async fn get_workspace_object(&self, path: &str) -> StoreResult<Option<WorkspaceObjectRecord>>;
+    /// The direct children of a directory, by path.
+    async fn list_workspace_children(&self, parent_path: &str) -> StoreResult<Vec<WorkspaceObjectRecord>>;
+    /// Replaces the kind, language, size and modification time of the object with this id.
+    async fn update_workspace_object(&self, object: &WorkspaceObjectRecord) -> StoreResult<()>;
+    /// Deletes the object at `path` and everything below it; returns what was deleted.
+    async fn delete_workspace_subtree(&self, path: &str) -> StoreResult<Vec<WorkspaceObjectRecord>>;
+}
+
+/// Clusters and their event logs; deleting a cluster deletes its events.
+#[async_trait]
+pub trait ComputeStore: Send + Sync {
+    async fn insert_cluster(&self, cluster: &ClusterRecord) -> StoreResult<()>;
+    async fn get_cluster(&self, cluster_id: &str) -> StoreResult<Option<ClusterRecord>>;
+    /// All clusters, by creation time.
+    async fn list_clusters(&self) -> StoreResult<Vec<ClusterRecord>>;
+    async fn update_cluster(&self, cluster: &ClusterRecord) -> StoreResult<()>;
+    /// Returns false when the cluster did not exist.
+    async fn delete_cluster(&self, cluster_id: &str) -> StoreResult<bool>;
+    async fn append_cluster_event(&self, event: &ClusterEventRecord) -> StoreResult<()>;
+    /// Matching events in time order (or newest first), skipping `offset`, at most `limit`,
+    /// with the number of all matching events.
+    async fn list_cluster_events(&self, cluster_id: &str, filter: &ClusterEventFilter, offset: usize, limit: usize) -> StoreResult<(Vec<ClusterEventRecord>, usize)>;
+}
+
 /// The append-only audit log.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -172,6 +203,6 @@ pub trait SqlStore: Send + Sync {
 }
 
 /// Everything a Kiln node keeps in its metadata database.
-pub trait Store: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + SecretStore + std::fmt::Debug {}
+pub trait Store: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + SecretStore + WorkspaceStore + ComputeStore + std::fmt::Debug {}
 
-impl<T> Store for T where T: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + SecretStore + std::fmt::Debug {}
+impl<T> Store for T where T: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + SecretStore + WorkspaceStore + ComputeStore + std::fmt::Debug {}

@@ -290,3 +290,91 @@ pub struct QueryFilter {
     pub start_time_from_ms: Option<i64>,
     pub start_time_to_ms: Option<i64>,
 }
+
+/// What a workspace path holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WorkspaceObjectKind {
+    Directory,
+    Notebook,
+    File,
+}
+
+impl WorkspaceObjectKind {
+    /// The `object_type` of the Workspace API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkspaceObjectKind::Directory => "DIRECTORY",
+            WorkspaceObjectKind::Notebook => "NOTEBOOK",
+            WorkspaceObjectKind::File => "FILE",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<WorkspaceObjectKind> {
+        match text {
+            "DIRECTORY" => Some(WorkspaceObjectKind::Directory),
+            "NOTEBOOK" => Some(WorkspaceObjectKind::Notebook),
+            "FILE" => Some(WorkspaceObjectKind::File),
+            _ => None,
+        }
+    }
+}
+
+/// A directory, notebook or file of the workspace tree. The bytes of notebooks and files
+/// live outside the store, keyed by `object_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceObjectRecord {
+    pub object_id: i64,
+    /// Absolute and normalised: `/Users/ann@example.com/etl`.
+    pub path: String,
+    /// `None` for the root only.
+    pub parent_path: Option<String>,
+    pub kind: WorkspaceObjectKind,
+    /// `PYTHON`, `SQL`, `SCALA` or `R`, for notebooks.
+    pub language: Option<String>,
+    pub size: i64,
+    pub created_at_ms: i64,
+    pub modified_at_ms: i64,
+}
+
+/// An all-purpose or job cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterRecord {
+    pub cluster_id: String,
+    /// `PENDING`, `RUNNING`, `RESTARTING`, `TERMINATING`, `TERMINATED` or `ERROR`.
+    pub state: String,
+    pub state_message: String,
+    /// The spec as last created or edited (`cluster_name`, `spark_version`, ...).
+    pub spec: serde_json::Value,
+    pub creator_name: String,
+    /// `API`, `UI` or `JOB`.
+    pub cluster_source: String,
+    pub pinned: bool,
+    pub created_at_ms: i64,
+    pub start_time_ms: i64,
+    pub terminated_time_ms: Option<i64>,
+    pub last_restarted_time_ms: Option<i64>,
+    /// When a command last ran or the state last changed; autotermination counts from here.
+    pub last_activity_ms: i64,
+    /// `{code, type, parameters}` once terminated.
+    pub termination_reason: Option<serde_json::Value>,
+}
+
+/// One entry of a cluster's event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterEventRecord {
+    pub cluster_id: String,
+    pub timestamp_ms: i64,
+    /// `CREATING`, `STARTING`, `RUNNING`, `TERMINATING`, `EDITED`, ...
+    pub event_type: String,
+    pub details: serde_json::Value,
+}
+
+/// Which events of one cluster a listing wants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterEventFilter {
+    pub start_time_ms: Option<i64>,
+    pub end_time_ms: Option<i64>,
+    /// Empty means every type.
+    pub event_types: Vec<String>,
+    pub newest_first: bool,
+}

@@ -15,7 +15,8 @@ macro_rules! store_conformance_suite {
             oauth_secrets_round_trip, acl_set_merge_and_cascade, audit_append_and_filter,
             settings_init_once, securables_tree_round_trip, securable_names_unique_per_parent_and_kind,
             deleting_a_securable_cascades, grants_change_idempotently, warehouses_round_trip,
-            query_history_upserts_and_filters, secrets_round_trip_and_cascade, settings_put_and_clear);
+            query_history_upserts_and_filters, secrets_round_trip_and_cascade, settings_put_and_clear,
+            workspace_tree_round_trip_and_subtree_delete, clusters_round_trip_and_events_page);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -398,4 +399,78 @@ pub async fn settings_put_and_clear(store: &dyn Store) {
     store.put_setting("conf:a", None).await.expect("clear");
     assert_eq!(store.get_setting("conf:a").await.expect("get"), None);
     store.put_setting("conf:missing", None).await.expect("clearing what is not there is fine");
+}
+
+fn workspace_object(object_id: i64, path: &str, kind: WorkspaceObjectKind) -> WorkspaceObjectRecord {
+    let parent_path = path.rsplit_once('/').map(|(parent, _)| if parent.is_empty() { "/".to_string() } else { parent.to_string() });
+    WorkspaceObjectRecord { object_id, path: path.into(), parent_path, kind, language: None, size: 0, created_at_ms: 1, modified_at_ms: 1 }
+}
+
+pub async fn workspace_tree_round_trip_and_subtree_delete(store: &dyn Store) {
+    use WorkspaceObjectKind::*;
+    for object in [
+        workspace_object(1, "/Shared", Directory),
+        workspace_object(2, "/Shared/etl", Directory),
+        workspace_object(3, "/Shared/etl/load", Notebook),
+        workspace_object(4, "/Shared/etl_100%", File),
+        workspace_object(5, "/Shared/etl/a_b", File),
+    ] {
+        store.insert_workspace_object(&object).await.expect("insert");
+    }
+    let clash = store.insert_workspace_object(&workspace_object(9, "/Shared/etl", File)).await;
+    assert!(matches!(clash, Err(StoreError::AlreadyExists(_))), "{clash:?}");
+    assert_eq!(store.get_workspace_object("/shared/etl").await.expect("get"), None, "paths are case-sensitive");
+    let children: Vec<String> = store.list_workspace_children("/Shared").await.expect("list").into_iter().map(|o| o.path).collect();
+    assert_eq!(children, vec!["/Shared/etl", "/Shared/etl_100%"]);
+    let mut notebook = store.get_workspace_object("/Shared/etl/load").await.expect("get").expect("present");
+    notebook.language = Some("SQL".into());
+    notebook.size = 42;
+    notebook.modified_at_ms = 7;
+    store.update_workspace_object(&notebook).await.expect("update");
+    assert_eq!(store.get_workspace_object("/Shared/etl/load").await.expect("get"), Some(notebook));
+    let deleted: Vec<i64> = store.delete_workspace_subtree("/Shared/etl").await.expect("delete").iter().map(|o| o.object_id).collect();
+    assert_eq!(deleted, vec![2, 5, 3], "the subtree only, not the sibling whose name shares the prefix");
+    assert!(store.get_workspace_object("/Shared/etl_100%").await.expect("get").is_some());
+    assert!(store.delete_workspace_subtree("/Shared/etl").await.expect("delete again").is_empty());
+}
+
+pub async fn clusters_round_trip_and_events_page(store: &dyn Store) {
+    let cluster = ClusterRecord {
+        cluster_id: "0101-abc".into(),
+        state: "PENDING".into(),
+        state_message: "Starting".into(),
+        spec: serde_json::json!({"cluster_name": "etl", "num_workers": 0}),
+        creator_name: "ann".into(),
+        cluster_source: "API".into(),
+        pinned: false,
+        created_at_ms: 10,
+        start_time_ms: 10,
+        terminated_time_ms: None,
+        last_restarted_time_ms: None,
+        last_activity_ms: 10,
+        termination_reason: None,
+    };
+    store.insert_cluster(&cluster).await.expect("insert");
+    assert!(matches!(store.insert_cluster(&cluster).await, Err(StoreError::AlreadyExists(_))));
+    let mut terminated = cluster.clone();
+    terminated.state = "TERMINATED".into();
+    terminated.pinned = true;
+    terminated.terminated_time_ms = Some(30);
+    terminated.termination_reason = Some(serde_json::json!({"code": "USER_REQUEST", "type": "SUCCESS"}));
+    store.update_cluster(&terminated).await.expect("update");
+    assert_eq!(store.get_cluster("0101-abc").await.expect("get"), Some(terminated.clone()));
+    assert_eq!(store.list_clusters().await.expect("list"), vec![terminated]);
+    for (timestamp_ms, event_type) in [(10, "CREATING"), (20, "RUNNING"), (30, "TERMINATING"), (30, "TERMINATED")] {
+        let event = ClusterEventRecord { cluster_id: "0101-abc".into(), timestamp_ms, event_type: event_type.into(), details: serde_json::json!({}) };
+        store.append_cluster_event(&event).await.expect("append");
+    }
+    let types = |events: Vec<ClusterEventRecord>| events.into_iter().map(|e| e.event_type).collect::<Vec<_>>();
+    let (page, total) = store.list_cluster_events("0101-abc", &ClusterEventFilter::default(), 1, 2).await.expect("events");
+    assert_eq!((types(page), total), (vec!["RUNNING".to_string(), "TERMINATING".to_string()], 4));
+    let newest = ClusterEventFilter { newest_first: true, start_time_ms: Some(20), event_types: vec!["RUNNING".into(), "TERMINATED".into()], ..Default::default() };
+    let (page, total) = store.list_cluster_events("0101-abc", &newest, 0, 10).await.expect("events");
+    assert_eq!((types(page), total), (vec!["TERMINATED".to_string(), "RUNNING".to_string()], 2));
+    assert!(store.delete_cluster("0101-abc").await.expect("delete"));
+    assert_eq!(store.list_cluster_events("0101-abc", &ClusterEventFilter::default(), 0, 10).await.expect("events").1, 0, "events go with the cluster");
+    assert!(!store.delete_cluster("0101-abc").await.expect("delete again"));
 }

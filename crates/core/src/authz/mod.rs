@@ -164,17 +164,26 @@ impl Authz {
 
     /// Requires at least `level` on `object`.
     pub async fn require_permission(&self, caller: &Caller, action: &str, object: &ObjectRef, level: &str) -> Result<()> {
-        self.check_permission(caller, action, object, level, None).await
+        self.check_permission(caller, action, object, level, None, None).await
+    }
+
+    /// As [`Authz::require_permission`], with the object's name (a workspace path, say)
+    /// beside its id in a denial.
+    pub async fn require_named_permission(&self, caller: &Caller, action: &str, object: &ObjectRef, level: &str, name: &str) -> Result<()> {
+        self.check_permission(caller, action, object, level, None, Some(name)).await
     }
 
     /// As [`Authz::require_permission`], but a caller holding no level at all on `object`
     /// gets `hidden` (Databricks answers "does not exist" for what one may not see).
     pub async fn require_visible_permission(&self, caller: &Caller, action: &str, object: &ObjectRef, level: &str, hidden: Error) -> Result<()> {
-        self.check_permission(caller, action, object, level, Some(hidden)).await
+        self.check_permission(caller, action, object, level, Some(hidden), None).await
     }
 
-    async fn check_permission(&self, caller: &Caller, action: &str, object: &ObjectRef, level: &str, hidden: Option<Error>) -> Result<()> {
-        let path = object.path();
+    async fn check_permission(&self, caller: &Caller, action: &str, object: &ObjectRef, level: &str, hidden: Option<Error>, name: Option<&str>) -> Result<()> {
+        let path = match name {
+            Some(name) => format!("{} ({name})", object.path()),
+            None => object.path(),
+        };
         let required_rank = object.object_type.rank(level).ok_or_else(|| {
             Error::internal(format!("permission level {level} is not defined for {}", object.object_type.segment))
         })?;

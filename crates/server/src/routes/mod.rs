@@ -13,6 +13,7 @@ mod sql;
 mod tokens;
 mod uc;
 mod well_known;
+mod workspace;
 mod workspace_conf;
 
 use axum::Router;
@@ -46,6 +47,7 @@ pub fn router_without_layers() -> Router<AppState> {
         .merge(secrets::routes())
         .merge(dbfs::routes())
         .merge(workspace_conf::routes())
+        .merge(workspace::routes())
 }
 
 /// The layers every route gets: the fallback, rate limits, request context and audit, body
