@@ -463,6 +463,7 @@ impl WorkspaceTree {
 }
 
 /// What an import stores: a notebook in SOURCE form, or a file's bytes.
+#[derive(Debug)]
 enum Content {
     Notebook(Language, String),
     File(Vec<u8>),
