@@ -2,6 +2,7 @@
 //! `databricks-sdk`; unknown input fields are accepted everywhere, and optional output
 //! fields are omitted rather than sent as `null`.
 
+pub mod clusters;
 pub mod dbfs;
 pub mod error;
 pub mod files;

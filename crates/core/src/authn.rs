@@ -95,16 +95,20 @@ impl Authenticator {
         all_group_ids.sort_unstable();
         let mut direct_groups = Vec::with_capacity(direct.len());
         let mut group_names = Vec::with_capacity(all_group_ids.len());
+        let mut entitlements = record.entitlements.clone();
         for group_id in &all_group_ids {
             if let Some(group) = self.store.get_principal(*group_id).await? {
                 if direct.contains(group_id) {
                     direct_groups.push((group.id, group.display_name.clone()));
                 }
+                entitlements.extend(group.entitlements);
                 group_names.push(group.display_name);
             }
         }
+        entitlements.sort();
+        entitlements.dedup();
         let is_admin = group_names.iter().any(|name| name == ADMINS_GROUP);
-        Ok(Some(Principal { record, direct_groups, all_group_ids, group_names, is_admin }))
+        Ok(Some(Principal { record, direct_groups, all_group_ids, group_names, entitlements, is_admin }))
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod authz;
 pub mod clock;
+pub mod clusters;
 pub mod dbfs;
 pub mod error;
 pub mod files;

@@ -133,11 +133,22 @@ impl OAuthService {
             && let Some(extra) = requested.split_whitespace().find(|s| !allowed.iter().any(|a| a == s)) {
                 return Err(OAuthError { error: "invalid_scope", description: format!("scope {extra} is not allowed for this secret") });
             }
-        let issued_at = now / 1000;
-        let claims = Claims { sub: principal.id.to_string(), client_id: principal.name.clone(), scope: requested.clone(), iat: issued_at, exp: issued_at + ACCESS_TOKEN_SECONDS };
-        let access_token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| OAuthError { error: "server_error", description: format!("signing failed: {e}") })?;
+        let access_token = self
+            .sign(principal.id, &principal.name, &requested, ACCESS_TOKEN_SECONDS)
+            .map_err(|e| OAuthError { error: "server_error", description: e.message })?;
         Ok(TokenResponse { access_token, token_type: "Bearer".to_string(), expires_in: ACCESS_TOKEN_SECONDS, scope: requested })
+    }
+
+    /// A short-lived access token for code Kiln runs on a principal's behalf (a cluster
+    /// command calling back into the API), so that code has exactly the principal's rights.
+    pub fn delegated_token(&self, principal_id: i64, principal_name: &str, lifetime_seconds: i64) -> Result<String> {
+        self.sign(principal_id, principal_name, "all-apis", lifetime_seconds)
+    }
+
+    fn sign(&self, principal_id: i64, principal_name: &str, scope: &str, lifetime_seconds: i64) -> Result<String> {
+        let issued_at = now_ms() / 1000;
+        let claims = Claims { sub: principal_id.to_string(), client_id: principal_name.to_string(), scope: scope.to_string(), iat: issued_at, exp: issued_at + lifetime_seconds };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| Error::internal(format!("signing failed: {e}")))
     }
 
     /// The principal id a valid, unexpired access token was issued to.

@@ -19,6 +19,8 @@ pub struct Principal {
     pub all_group_ids: Vec<i64>,
     /// Display names of `all_group_ids`: Unity Catalog grants name groups.
     pub group_names: Vec<String>,
+    /// Entitlements held directly or through any group (`allow-cluster-create`, ...).
+    pub entitlements: Vec<String>,
     pub is_admin: bool,
 }
 

@@ -3,6 +3,7 @@
 
 mod audit_table;
 pub mod catalog;
+pub mod cluster_sql;
 pub mod error;
 pub mod exec;
 pub mod history;

@@ -2,6 +2,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use kiln_core::audit::AuditLog;
+use kiln_core::clusters::Clusters;
+use kiln_core::clusters::driver::Launcher;
 use kiln_core::authn::Authenticator;
 use kiln_core::authz::{AclPolicy, Authz};
 use kiln_core::identity::ScimService;
@@ -15,11 +17,16 @@ use kiln_core::files::Files;
 use kiln_core::secrets::SecretsService;
 use kiln_core::tokens::TokenService;
 use kiln_core::uc::UnityCatalog;
-use kiln_engine::Executor;
+use kiln_engine::{ExecutionPool, Executor};
 use kiln_engine::statements::Statements;
 use kiln_engine::warehouses::Warehouses;
 use kiln_core::workspace::WorkspaceInfo;
 use kiln_store::Store;
+
+/// Statements from cluster drivers that run at once, and the memory they share (operators
+/// beyond it spill to disk).
+const CLUSTER_SQL_CONCURRENCY: usize = 8;
+const CLUSTER_SQL_MEMORY_BYTES: usize = 4 << 30;
 
 /// Everything handlers need. Axum clones the state for every request and middleware, so it
 /// is one shared pointer.
@@ -55,6 +62,10 @@ pub struct Services {
     pub dbfs: Dbfs,
     pub workspace_conf: WorkspaceConf,
     pub workspace_tree: WorkspaceTree,
+    pub clusters: Clusters,
+    /// Runs `spark.sql` from cluster drivers, on [`Services::cluster_pool`].
+    pub cluster_sql: Executor,
+    pub cluster_pool: ExecutionPool,
 }
 
 impl AppState {
@@ -72,6 +83,18 @@ impl AppState {
         statements.start_expiry();
         let workspace_tree = WorkspaceTree::new(store.clone(), authz.clone(), data_dir.join("workspace"));
         workspace_tree.bootstrap().await?;
+        let oauth = OAuthService::new(store.clone(), authz.clone(), signing_key);
+        // Drivers run in their own working directories, so their paths must be absolute.
+        let absolute_data_dir = std::path::absolute(data_dir).map_err(|e| Error::internal(format!("cannot resolve {}: {e}", data_dir.display())))?;
+        let launcher = Launcher {
+            python: std::env::var("KILN_PYTHON").unwrap_or_else(|_| "python3".to_string()),
+            runtime_dir: kiln_core::clusters::runtime::install(&absolute_data_dir.join("runtime"))?,
+            clusters_dir: absolute_data_dir.join("clusters"),
+            host_url: format!("http://{}", listen.replace("0.0.0.0", "127.0.0.1")),
+        };
+        let clusters = Clusters::new(store.clone(), authz.clone(), oauth.clone(), launcher);
+        clusters.recover().await?;
+        let cluster_pool = ExecutionPool::new(CLUSTER_SQL_CONCURRENCY, CLUSTER_SQL_MEMORY_BYTES, &data_dir.join("spill")).map_err(Error::internal)?;
         let secrets = Arc::new(SecretsService::new(store.clone(), authz.clone(), &load_secrets_key(data_dir)?)?);
         Ok(AppState(Arc::new(Services {
             files: Files::new(uc.clone()),
@@ -79,6 +102,9 @@ impl AppState {
             dbfs: Dbfs::open(data_dir.join("dbfs"))?,
             workspace_conf: WorkspaceConf::new(store.clone(), authz.clone()),
             workspace_tree,
+            clusters,
+            cluster_sql: Executor::new(uc.clone(), authenticator.clone()),
+            cluster_pool,
             uc,
             warehouses,
             statements,
@@ -87,7 +113,7 @@ impl AppState {
             authenticator,
             permissions: PermissionsService::new(store.clone(), authz.clone()),
             rate_limits: None,
-            oauth: OAuthService::new(store.clone(), authz.clone(), signing_key),
+            oauth,
             authz,
             audit,
             store,

@@ -162,6 +162,18 @@ impl Authz {
         Err(Error::denied(format!("{} is not a workspace admin: {reason}", caller.name())))
     }
 
+    /// Requires an entitlement such as `allow-cluster-create`, held directly or through a
+    /// group; admins hold every entitlement.
+    pub async fn require_entitlement(&self, caller: &Caller, action: &str, entitlement: &str) -> Result<()> {
+        if caller.is_admin() || caller.principal.entitlements.iter().any(|held| held == entitlement) {
+            self.audit.decision(caller, action, entitlement, AuditDecision::Allow, &format!("holds entitlement {entitlement}")).await;
+            return Ok(());
+        }
+        let reason = format!("missing entitlement {entitlement}");
+        self.audit.decision(caller, action, entitlement, AuditDecision::Deny, &reason).await;
+        Err(Error::denied(format!("{} does not have the {entitlement} entitlement, which {action} needs", caller.name())))
+    }
+
     /// Requires at least `level` on `object`.
     pub async fn require_permission(&self, caller: &Caller, action: &str, object: &ObjectRef, level: &str) -> Result<()> {
         self.check_permission(caller, action, object, level, None, None).await

@@ -333,7 +333,7 @@ mod tests {
 
     fn principal(name: &str, groups: &[&str], is_admin: bool) -> Principal {
         let record = PrincipalRecord::new(1, PrincipalKind::User, name);
-        Principal { record, direct_groups: Vec::new(), all_group_ids: Vec::new(), group_names: groups.iter().map(|g| g.to_string()).collect(), is_admin }
+        Principal { record, direct_groups: Vec::new(), all_group_ids: Vec::new(), group_names: groups.iter().map(|g| g.to_string()).collect(), entitlements: Vec::new(), is_admin }
     }
 
     fn grant(on: &str, to: &str, privilege: Privilege) -> GrantRecord {

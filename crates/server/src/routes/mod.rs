@@ -3,6 +3,8 @@
 
 mod audit;
 mod auth;
+mod clusters;
+mod commands;
 mod dbfs;
 mod files;
 mod oauth;
@@ -48,6 +50,8 @@ pub fn router_without_layers() -> Router<AppState> {
         .merge(dbfs::routes())
         .merge(workspace_conf::routes())
         .merge(workspace::routes())
+        .merge(clusters::routes())
+        .merge(commands::routes())
 }
 
 /// The layers every route gets: the fallback, rate limits, request context and audit, body

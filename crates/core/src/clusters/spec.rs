@@ -1,0 +1,192 @@
+//! What a cluster may be created with: the runtime versions and node types Kiln offers, and
+//! the checks a create or edit spec must pass. Every Kiln cluster runs its driver on this
+//! machine, so node types are names that existing specs use, not hardware.
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result};
+
+/// `(key, name)` of the runtimes offered; keys follow Databricks' naming so the SDK's
+/// `select_spark_version` and existing job specs work.
+pub const SPARK_VERSIONS: &[(&str, &str)] = &[
+    ("17.3.x-scala2.13", "17.3 LTS (includes Apache Spark 4.0.0, Scala 2.13)"),
+    ("16.4.x-scala2.12", "16.4 LTS (includes Apache Spark 3.5.2, Scala 2.12)"),
+    ("16.4.x-scala2.13", "16.4 LTS (includes Apache Spark 3.5.2, Scala 2.13)"),
+    ("15.4.x-scala2.12", "15.4 LTS (includes Apache Spark 3.5.0, Scala 2.12)"),
+    ("15.4.x-cpu-ml-scala2.12", "15.4 LTS ML (includes Apache Spark 3.5.0, Scala 2.12)"),
+    ("14.3.x-scala2.12", "14.3 LTS (includes Apache Spark 3.5.0, Scala 2.12)"),
+    ("13.3.x-scala2.12", "13.3 LTS (includes Apache Spark 3.4.1, Scala 2.12)"),
+    ("12.2.x-scala2.12", "12.2 LTS (includes Apache Spark 3.3.2, Scala 2.12)"),
+    ("11.3.x-scala2.12", "11.3 LTS (includes Apache Spark 3.3.0, Scala 2.12)"),
+];
+
+/// `(node_type_id, memory_mb, cores, category)`: common node types of the three clouds.
+const NODE_TYPES: &[(&str, i64, f64, &str)] = &[
+    ("m5d.large", 8192, 2.0, "General Purpose"),
+    ("i3.xlarge", 31232, 4.0, "Storage Optimized"),
+    ("m5d.xlarge", 16384, 4.0, "General Purpose"),
+    ("r5d.xlarge", 32768, 4.0, "Memory Optimized"),
+    ("Standard_DS3_v2", 14336, 4.0, "General Purpose"),
+    ("Standard_D4ds_v5", 16384, 4.0, "General Purpose"),
+    ("n2-standard-4", 16384, 4.0, "General Purpose"),
+    ("n1-standard-4", 15360, 4.0, "General Purpose"),
+];
+
+/// The smallest node type, used when a spec names none.
+pub const DEFAULT_NODE_TYPE: &str = "m5d.large";
+
+pub fn spark_versions() -> Value {
+    let versions: Vec<Value> = SPARK_VERSIONS.iter().map(|(key, name)| json!({"key": key, "name": name})).collect();
+    json!({"versions": versions})
+}
+
+pub fn node_types() -> Value {
+    let node_types: Vec<Value> = NODE_TYPES
+        .iter()
+        .enumerate()
+        .map(|(order, (id, memory_mb, cores, category))| {
+            json!({
+                "node_type_id": id,
+                "instance_type_id": id,
+                "memory_mb": memory_mb,
+                "num_cores": cores,
+                "num_gpus": 0,
+                "category": category,
+                "description": format!("{id} (runs as a local driver process on Kiln)"),
+                "display_order": order,
+                "is_deprecated": false,
+                "is_hidden": false,
+                "support_port_forwarding": true,
+                "photon_driver_capable": true,
+                "photon_worker_capable": true,
+                "node_instance_type": {"instance_type_id": id, "local_disks": 1, "local_disk_size_gb": 150},
+            })
+        })
+        .collect();
+    json!({"node_types": node_types})
+}
+
+fn node_type(id: &str) -> Option<&'static (&'static str, i64, f64, &'static str)> {
+    NODE_TYPES.iter().find(|(known, ..)| *known == id)
+}
+
+/// Memory and cores of a spec's driver, for `cluster_memory_mb` and `cluster_cores`.
+pub fn driver_size(spec: &Map<String, Value>) -> (i64, f64) {
+    let id = spec.get("driver_node_type_id").or_else(|| spec.get("node_type_id")).and_then(Value::as_str).unwrap_or(DEFAULT_NODE_TYPE);
+    node_type(id).map(|(_, memory, cores, _)| (*memory, *cores)).unwrap_or((8192, 2.0))
+}
+
+/// Fields that belong to the cluster rather than its spec; a spec must not set them.
+const SERVER_FIELDS: &[&str] = &["cluster_id", "state", "state_message", "creator_user_name", "start_time", "terminated_time", "termination_reason", "spark_context_id"];
+
+/// Checks a create or edit body and returns the spec to keep (unknown fields are kept and
+/// echoed back, as Databricks does with fields it does not interpret).
+pub fn validate(body: &Value) -> Result<Map<String, Value>> {
+    let Some(object) = body.as_object() else { return Err(Error::invalid("the request body must be a JSON object")) };
+    let mut spec = object.clone();
+    for field in SERVER_FIELDS.iter().chain(["cluster_id"].iter()) {
+        spec.remove(*field);
+    }
+    let text = |field: &str| -> Result<Option<&str>> {
+        match object.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.as_str())),
+            Some(_) => Err(Error::invalid(format!("{field} must be a string"))),
+        }
+    };
+    let version = text("spark_version")?.ok_or_else(|| Error::invalid("Missing required field: spark_version"))?;
+    if !SPARK_VERSIONS.iter().any(|(key, _)| *key == version) {
+        let known: Vec<&str> = SPARK_VERSIONS.iter().map(|(key, _)| *key).collect();
+        return Err(Error::invalid(format!("spark_version '{version}' is not offered; use one of {}", known.join(", "))));
+    }
+    if let Some(name) = text("cluster_name")?
+        && name.len() > 100
+    {
+        return Err(Error::invalid("cluster_name must be at most 100 characters"));
+    }
+    for field in ["node_type_id", "driver_node_type_id"] {
+        if let Some(id) = text(field)?
+            && node_type(id).is_none()
+        {
+            let known: Vec<&str> = NODE_TYPES.iter().map(|(id, ..)| *id).collect();
+            return Err(Error::invalid(format!("{field} '{id}' is not supported; use one of {}", known.join(", "))));
+        }
+    }
+    let count = |value: Option<&Value>, field: &str| -> Result<Option<i64>> {
+        match value {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_i64().filter(|n| (0..=100_000).contains(n)).map(Some).ok_or_else(|| Error::invalid(format!("{field} must be a whole number from 0"))),
+        }
+    };
+    count(object.get("num_workers"), "num_workers")?;
+    if let Some(autoscale) = object.get("autoscale").filter(|v| !v.is_null()) {
+        let min = count(autoscale.get("min_workers"), "autoscale.min_workers")?.ok_or_else(|| Error::invalid("autoscale.min_workers is required"))?;
+        let max = count(autoscale.get("max_workers"), "autoscale.max_workers")?.ok_or_else(|| Error::invalid("autoscale.max_workers is required"))?;
+        if max < min {
+            return Err(Error::invalid(format!("autoscale.max_workers ({max}) must be at least autoscale.min_workers ({min})")));
+        }
+    }
+    match object.get("autotermination_minutes") {
+        None | Some(Value::Null) => {}
+        Some(value) => match value.as_i64() {
+            Some(0) | Some(10..=10_000) => {}
+            _ => return Err(Error::invalid("autotermination_minutes must be 0 (never) or from 10 to 10000")),
+        },
+    }
+    for field in ["spark_conf", "spark_env_vars", "custom_tags"] {
+        if let Some(map) = object.get(field).filter(|v| !v.is_null()) {
+            let valid = map.as_object().is_some_and(|m| m.values().all(Value::is_string));
+            if !valid {
+                return Err(Error::invalid(format!("{field} must be an object of string values")));
+            }
+        }
+    }
+    Ok(spec)
+}
+
+/// The environment variables a spec asks the driver to run with (`spark_env_vars`); Kiln's
+/// own variables cannot be overridden.
+pub fn env_vars(spec: &Value) -> Vec<(String, String)> {
+    spec.get("spark_env_vars")
+        .and_then(Value::as_object)
+        .map(|vars| vars.iter().filter(|(name, _)| !name.starts_with("KILN_") && name.as_str() != "PYTHONPATH").filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_string()))).collect())
+        .unwrap_or_default()
+}
+
+/// The principal a single-user (dedicated) cluster is assigned to, if it is one.
+pub fn single_user(spec: &Value) -> Option<&str> {
+    let mode = spec.get("data_security_mode").and_then(Value::as_str)?;
+    if !matches!(mode, "SINGLE_USER" | "DATA_SECURITY_MODE_DEDICATED" | "LEGACY_SINGLE_USER") {
+        return None;
+    }
+    spec.get("single_user_name").and_then(Value::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_are_checked_field_by_field() {
+        let ok = validate(&json!({"spark_version": "15.4.x-scala2.12", "num_workers": 0, "autotermination_minutes": 30, "extra": 1})).unwrap();
+        assert_eq!(ok["extra"], 1, "unknown fields are kept");
+        for (body, fragment) in [
+            (json!({}), "spark_version"),
+            (json!({"spark_version": "1.0.x"}), "not offered"),
+            (json!({"spark_version": "15.4.x-scala2.12", "node_type_id": "huge"}), "node_type_id 'huge'"),
+            (json!({"spark_version": "15.4.x-scala2.12", "num_workers": -1}), "num_workers"),
+            (json!({"spark_version": "15.4.x-scala2.12", "autotermination_minutes": 5}), "autotermination_minutes"),
+            (json!({"spark_version": "15.4.x-scala2.12", "autoscale": {"min_workers": 3, "max_workers": 1}}), "at least"),
+            (json!({"spark_version": "15.4.x-scala2.12", "spark_env_vars": {"A": 1}}), "spark_env_vars"),
+        ] {
+            let error = validate(&body).unwrap_err();
+            assert!(error.message.contains(fragment), "{body}: {}", error.message);
+        }
+    }
+
+    #[test]
+    fn env_vars_cannot_override_kiln_variables() {
+        let spec = json!({"spark_env_vars": {"STAGE": "dev", "KILN_HOST": "x", "PYTHONPATH": "/evil"}});
+        assert_eq!(env_vars(&spec), vec![("STAGE".to_string(), "dev".to_string())]);
+    }
+}
