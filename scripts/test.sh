@@ -14,10 +14,12 @@ echo "== building kiln"
 cargo build --locked --bin kiln
 export KILN_BIN="$CARGO_TARGET_DIR/debug/kiln"
 
-echo "== python conformance suite (databricks-sdk)"
+echo "== python suites"
 venv="${KILN_VENV:-$HOME/.cache/kiln-venv}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/conformance/requirements.txt
+echo "== python runtime of clusters (python/kiln_runtime)"
+"$venv/bin/python" -m pytest python/tests -q
 KILN_BIN="$KILN_BIN" "$venv/bin/python" -m pytest tests/conformance -q

@@ -160,6 +160,10 @@ def test_lifecycle_restart_edit_terminate_start_delete(admin):
     edited = admin.clusters.get(cluster_id)
     assert edited.cluster_name == "renamed" and edited.autotermination_minutes == 20 and edited.state == compute.State.RUNNING
 
+    admin.clusters.update_and_wait(cluster_id=cluster_id, update_mask="autotermination_minutes", cluster=compute.UpdateClusterResource(autotermination_minutes=45))
+    updated = admin.clusters.get(cluster_id)
+    assert updated.autotermination_minutes == 45 and updated.cluster_name == "renamed", "update changes only the masked fields"
+
     admin.clusters.pin(cluster_id)
     assert admin.clusters.get(cluster_id).is_pinned if hasattr(compute.ClusterDetails, "is_pinned") else True
     admin.clusters.unpin(cluster_id)
@@ -229,3 +233,19 @@ def test_cluster_permissions_and_governed_sql(admin, cluster, non_admin):
     own = sp.clusters.create(cluster_name=unique("sp-cluster"), spark_version=SPARK_VERSION, num_workers=0).response.cluster_id
     sp.clusters.delete(own)
     sp.clusters.permanent_delete(own)
+
+
+def test_single_user_clusters_run_only_their_users_commands(admin, non_admin):
+    me = admin.current_user.me().user_name
+    details = start_cluster(admin, data_security_mode=compute.DataSecurityMode.SINGLE_USER, single_user_name=me)
+    try:
+        admin.clusters.update_permissions(
+            details.cluster_id,
+            access_control_list=[compute.ClusterAccessControlRequest(service_principal_name=non_admin.name, permission_level=compute.ClusterPermissionLevel.CAN_ATTACH_TO)],
+        )
+        with pytest.raises(errors.PermissionDenied) as denied:
+            Session(non_admin.client, details.cluster_id)
+        assert f"assigned to {me}" in str(denied.value)
+        assert Session(admin, details.cluster_id).text("'mine'") == "'mine'"
+    finally:
+        admin.clusters.permanent_delete(details.cluster_id)

@@ -145,3 +145,30 @@ def test_a_file_cannot_stand_in_for_a_directory(admin, volume):
         admin.files.upload(f"{volume}/plain/child.txt", io.BytesIO(b"y"), overwrite=True)
     with pytest.raises(errors.NotFound):
         admin.files.get_directory_metadata(f"{volume}/plain")
+
+
+def peak_memory_mib(server) -> float:
+    """The server's peak resident memory (VmHWM) so far."""
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
+
+
+def test_large_files_stream_with_flat_memory(server, volume):
+    """512 MiB up and down through the Files API must not grow the server's memory by more
+    than a small, size-independent amount: bodies are streamed, never buffered whole."""
+    size_mib = 512
+    url = f"{server.host}/api/2.0/fs/files{volume}/stream.bin?overwrite=true"
+    block = bytes(range(256)) * 4096  # 1 MiB
+
+    before = peak_memory_mib(server)
+    uploaded = requests.put(url, data=(block for _ in range(size_mib)), headers=server.auth_headers(), timeout=600)
+    assert uploaded.status_code == 204, uploaded.text
+    received = 0
+    with requests.get(url.split("?")[0], headers=server.auth_headers(), stream=True, timeout=600) as download:
+        assert download.status_code == 200
+        for chunk in download.iter_content(1 << 20):
+            received += len(chunk)
+    after = peak_memory_mib(server)
+    print(f"server peak memory: {before:.1f} MiB before, {after:.1f} MiB after {size_mib} MiB up and down")
+    assert received == size_mib << 20
+    assert after - before < 64, f"peak memory grew by {after - before:.1f} MiB for a {size_mib} MiB file"

@@ -15,6 +15,17 @@ pub struct CreateClusterResponse {
     pub cluster_id: String,
 }
 
+/// `clusters/update`: the fields `update_mask` names, taken from `cluster`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UpdateClusterRequest {
+    #[serde(default)]
+    pub cluster_id: String,
+    #[serde(default)]
+    pub update_mask: String,
+    #[serde(default)]
+    pub cluster: serde_json::Value,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct ResizeRequest {
     #[serde(default)]

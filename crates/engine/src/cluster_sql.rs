@@ -4,7 +4,6 @@
 
 use datafusion::common::ScalarValue;
 use datafusion::sql::sqlparser::ast::{Statement, Use};
-use futures::StreamExt;
 use kiln_core::principal::Caller;
 
 use crate::parse::{KilnStatement, name_parts, parse_statement};
@@ -31,15 +30,8 @@ pub async fn run(executor: &Executor, caller: &Caller, pool: &ExecutionPool, sql
     let parameters = parameters.into_iter().map(|(name, value)| (name, ScalarValue::Utf8(value))).collect();
     let context = StatementContext { catalog: catalog.to_string(), schema: schema.to_string(), parameters };
     let output = executor.run(caller, pool, sql, &context).await?;
-    let mut builder = ResultBuilder::new(output.schema.clone(), Disposition::Inline, Some(MAX_ROWS), Some(usize::MAX))?;
     let mut stream = output.stream;
-    while let Some(batch) = stream.next().await {
-        builder.push(&batch.map_err(SqlError::from_datafusion)?)?;
-        if builder.is_full() {
-            break;
-        }
-    }
-    let set = builder.finish()?;
+    let set = ResultBuilder::new(output.schema.clone(), Disposition::Inline, Some(MAX_ROWS), Some(usize::MAX))?.collect(&mut stream).await?;
     let (catalog, schema) = session_after(sql, catalog, schema);
     Ok(ClusterSqlResult { columns: set.columns, rows: set.chunks.into_iter().flat_map(|chunk| chunk.rows).collect(), truncated: set.truncated, catalog, schema })
 }

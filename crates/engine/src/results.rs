@@ -262,6 +262,18 @@ impl ResultBuilder {
         Ok(())
     }
 
+    /// Reads a statement's rows until they end or a limit is reached, then finishes.
+    pub async fn collect(mut self, stream: &mut datafusion::execution::SendableRecordBatchStream) -> Result<ResultSet, SqlError> {
+        use futures::StreamExt;
+        while let Some(batch) = stream.next().await {
+            self.push(&batch.map_err(SqlError::from_datafusion)?)?;
+            if self.is_full() {
+                break;
+            }
+        }
+        self.finish()
+    }
+
     pub fn finish(mut self) -> Result<ResultSet, SqlError> {
         if self.open.row_count > 0 || self.set.chunks.is_empty() {
             self.close_chunk()?;

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use datafusion::common::ScalarValue;
-use futures::StreamExt;
 use kiln_api::sql::{ExecuteStatementRequest, ExternalLink, ResultData, ServiceError, StatementResponse, StatementStatus};
 use kiln_core::clock::now_ms;
 use kiln_core::principal::Caller;
@@ -402,15 +401,9 @@ async fn run_statement(
     let outcome = async {
         let output = statements.executor.run(&caller, &pool, &sql, &context).await?;
         let statement_type = output.statement_type;
-        let mut builder = ResultBuilder::new(output.schema.clone(), disposition, row_limit, byte_limit)?;
         let mut stream = output.stream;
-        while let Some(batch) = stream.next().await {
-            builder.push(&batch.map_err(SqlError::from_datafusion)?)?;
-            if builder.is_full() {
-                break;
-            }
-        }
-        Ok::<_, SqlError>((builder.finish()?, statement_type))
+        let result = ResultBuilder::new(output.schema.clone(), disposition, row_limit, byte_limit)?.collect(&mut stream).await?;
+        Ok::<_, SqlError>((result, statement_type))
     }
     .await;
     match outcome {

@@ -356,6 +356,24 @@ impl Clusters {
         Ok(())
     }
 
+    /// Changes only the fields `update_mask` names (comma-separated) to their values in
+    /// `changes`; a named field missing from `changes` is cleared. Then as [`Clusters::edit`].
+    pub async fn update(&self, caller: &Caller, cluster_id: &str, update_mask: &str, changes: &Value) -> Result<()> {
+        let record = self.authorized(caller, "clusters.update", cluster_id, "CAN_MANAGE").await?;
+        let fields: Vec<&str> = update_mask.split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
+        if fields.is_empty() {
+            return Err(Error::invalid("update_mask must name at least one field of cluster"));
+        }
+        let mut merged = record.spec.as_object().cloned().unwrap_or_default();
+        for field in fields {
+            match changes.get(field) {
+                Some(value) => merged.insert(field.to_string(), value.clone()),
+                None => merged.remove(field),
+            };
+        }
+        self.edit(caller, cluster_id, &Value::Object(merged)).await
+    }
+
     /// Changes the number of workers. Kiln runs all work on the driver, so this is recorded
     /// and reported, and the cluster stays RUNNING.
     pub async fn resize(&self, caller: &Caller, cluster_id: &str, num_workers: Option<i64>, autoscale: Option<Value>) -> Result<()> {
@@ -502,5 +520,65 @@ impl Clusters {
             self.store.update_cluster(&record).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::AuditLog;
+    use crate::authz::AclPolicy;
+
+    async fn clusters() -> (Clusters, Arc<dyn Store>) {
+        let store: Arc<dyn Store> = Arc::new(kiln_store_sqlite::SqliteStore::open(":memory:").await.expect("store"));
+        let authz = Authz::new(Arc::new(AclPolicy::new(store.clone())), store.clone(), AuditLog::start(store.clone()));
+        let oauth = OAuthService::new(store.clone(), authz.clone(), b"test signing key");
+        let launcher = Launcher { python: "python3".into(), runtime_dir: "/nonexistent".into(), clusters_dir: std::env::temp_dir(), host_url: "http://127.0.0.1:1".into() };
+        (Clusters::new(store.clone(), authz, oauth, launcher), store)
+    }
+
+    fn running(cluster_id: &str, autotermination_minutes: i64, last_activity_ms: i64) -> ClusterRecord {
+        ClusterRecord {
+            cluster_id: cluster_id.into(),
+            state: RUNNING.into(),
+            state_message: String::new(),
+            spec: json!({"spark_version": "15.4.x-scala2.12", "autotermination_minutes": autotermination_minutes}),
+            creator_name: "ann".into(),
+            cluster_source: "API".into(),
+            pinned: false,
+            created_at_ms: last_activity_ms,
+            start_time_ms: last_activity_ms,
+            terminated_time_ms: None,
+            last_restarted_time_ms: None,
+            last_activity_ms,
+            termination_reason: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn idle_clusters_terminate_for_inactivity() {
+        let (clusters, store) = clusters().await;
+        let start = 1_800_000_000_000;
+        store.insert_cluster(&running("idle", 10, start)).await.expect("insert");
+        store.insert_cluster(&running("busy-recently", 10, start + 5 * 60_000)).await.expect("insert");
+        store.insert_cluster(&running("never", 0, start)).await.expect("insert");
+        let terminated = clusters.terminate_idle(start + 11 * 60_000).await.expect("check");
+        assert_eq!(terminated, vec!["idle".to_string()]);
+        // The driver shutdown and the TERMINATED record happen in the background.
+        let mut record = store.get_cluster("idle").await.expect("get").expect("present");
+        for _ in 0..100 {
+            if record.state == TERMINATED {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            record = store.get_cluster("idle").await.expect("get").expect("present");
+        }
+        assert_eq!(record.state, TERMINATED);
+        assert_eq!(record.termination_reason.as_ref().and_then(|r| r.get("code")), Some(&json!("INACTIVITY")));
+        let (events, _) = store.list_cluster_events("idle", &ClusterEventFilter::default(), 0, 10).await.expect("events");
+        assert_eq!(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>(), vec!["TERMINATING", "TERMINATED"]);
+        for untouched in ["busy-recently", "never"] {
+            assert_eq!(store.get_cluster(untouched).await.expect("get").expect("present").state, RUNNING);
+        }
     }
 }

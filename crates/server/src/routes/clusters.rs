@@ -26,6 +26,7 @@ pub(super) fn routes() -> Router<AppState> {
         router = router
             .route(&format!("{base}/create"), post(create))
             .route(&format!("{base}/edit"), post(edit))
+            .route(&format!("{base}/update"), post(update))
             .route(&format!("{base}/get"), get(get_cluster))
             .route(&format!("{base}/list"), get(list))
             .route(&format!("{base}/start"), post(start))
@@ -53,6 +54,11 @@ async fn create(State(state): State<AppState>, CallerExtractor(caller): CallerEx
 async fn edit(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, AppJson(body): AppJson<serde_json::Value>) -> Reply<serde_json::Value> {
     let cluster_id = body.get("cluster_id").and_then(|v| v.as_str()).ok_or_else(|| Error::invalid("cluster_id is required"))?;
     state.clusters.edit(&caller, cluster_id, &body).await?;
+    Ok(empty())
+}
+
+async fn update(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, AppJson(request): AppJson<UpdateClusterRequest>) -> Reply<serde_json::Value> {
+    state.clusters.update(&caller, &request.cluster_id, &request.update_mask, &request.cluster).await?;
     Ok(empty())
 }
 
