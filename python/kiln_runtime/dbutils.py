@@ -1,13 +1,18 @@
-"""`dbutils` for Kiln notebooks: widgets, fs (DBFS and volumes), secrets and notebook.exit.
+"""`dbutils` for Kiln notebooks: widgets, fs (DBFS and volumes), secrets, jobs.taskValues,
+notebook.exit and notebook.run.
 
-fs and secrets call the Kiln REST API with the running command's token. Widget
-definitions live with the context; parameter values come with each command.
+fs, secrets, task values and notebook runs call the Kiln REST API with the running
+command's token. Widget definitions live with the context; parameter values come with
+each command, and so does the job task (if any) the command runs as.
 """
 
 import base64
 import collections
 import email.utils
+import json
+import posixpath
 import re
+import time
 import urllib.parse
 
 from .client import KilnRestError
@@ -18,6 +23,11 @@ SecretScope = collections.namedtuple("SecretScope", "name")
 Widget = collections.namedtuple("Widget", "kind default choices label")
 
 DBFS_BLOCK = 1 << 20  # DBFS put, read and add-block take at most 1 MiB each
+MAX_TASK_VALUE_BYTES = 48 * 1024  # Databricks' limit on a task value's JSON
+TASK_VALUES_PATH = "/api/2.0/kiln/jobs/task-values"
+RUN_FINAL_STATES = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
+FIRST_POLL_SECONDS = 0.05
+MAX_POLL_SECONDS = 1.0
 _MISSING = object()
 
 
@@ -27,6 +37,14 @@ class NotebookExit(BaseException):
     def __init__(self, value):
         super().__init__(value)
         self.value = value
+
+
+class NotebookRunError(Exception):
+    """The notebook started by dbutils.notebook.run() did not succeed."""
+
+    def __init__(self, message, run_id):
+        super().__init__(message)
+        self.run_id = run_id
 
 
 class InputWidgetNotDefined(Exception):
@@ -372,32 +390,145 @@ dbutils.secrets: secret values (always shown as [REDACTED] in results)
         return [SecretScope(scope["name"]) for scope in answer.get("scopes") or []]
 
 
+class TaskValuesUtils(_Group):
+    _HELP = """
+dbutils.jobs.taskValues: values passed between the tasks of a job run
+  set(key, value): value must be JSON serializable, at most 48 KiB as JSON; ignored outside a job
+  get(taskKey, key, default=None, debugValue=None): the value task taskKey of this run set;
+    default if it set none; outside a job, debugValue
+"""
+
+    def __init__(self, client, current_task):
+        self._client = client
+        self._current_task = current_task
+
+    def set(self, key, value):
+        try:
+            text = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as err:  # ValueError: NaN or a circular reference
+            raise TypeError(f"The value of task value {key!r} is not JSON serializable: {err}") from None
+        size = len(text.encode("utf-8"))
+        if size > MAX_TASK_VALUE_BYTES:
+            raise ValueError(f"The value of task value {key!r} is {size} bytes as JSON; "
+                             f"at most {MAX_TASK_VALUE_BYTES} bytes (48 KiB) are allowed")
+        task = self._current_task()
+        if task is None:  # as on Databricks, setting a value outside a job does nothing
+            return None
+        self._client.call("POST", TASK_VALUES_PATH, body={"run_id": task.get("run_id"), "task_key": task.get("task_key"),
+                                                          "key": key, "value": text})
+        return None
+
+    def get(self, taskKey, key, default=None, debugValue=None):
+        task = self._current_task()
+        if task is None:
+            if debugValue is None:
+                raise TypeError("Must pass debugValue when calling get outside of a job context. debugValue cannot be None.")
+            return debugValue
+        query = {"run_id": task.get("run_id"), "task_key": taskKey, "key": key}
+        try:
+            answer = self._client.call("GET", TASK_VALUES_PATH, query=query)
+        except KilnRestError as err:
+            if err.status != 404:
+                raise
+            if default is not None:
+                return default
+            raise ValueError(f"No task value with key {key} for task {taskKey}") from None
+        return json.loads(answer["value"])
+
+
+class JobsUtils(_Group):
+    _HELP = """
+dbutils.jobs: utilities of job runs
+  taskValues: values passed between the tasks of a job run (dbutils.jobs.taskValues.help())
+"""
+
+    def __init__(self, client, current_task):
+        self.taskValues = TaskValuesUtils(client, current_task)
+
+
+def resolve_notebook_path(path, current_notebook):
+    """An absolute workspace path; a relative one is taken from the current notebook's folder."""
+    path = str(path)
+    if path.startswith("/"):
+        return posixpath.normpath(path)
+    if not current_notebook:
+        raise ValueError(f"Cannot run notebook {path!r}: a relative path needs a notebook context "
+                         "(a notebook job task); pass an absolute workspace path instead")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(current_notebook), path))
+
+
 class NotebookUtils(_Group):
     _HELP = """
 dbutils.notebook: notebook workflow
   exit(value): end this command with value as its exit value
-  run(path, timeout_seconds, arguments): not supported on Kiln yet
+  run(path, timeout_seconds=0, arguments=None) -> str: run another notebook on this cluster
+    as a child run, with arguments as its widget values, and return its exit value
 """
+
+    def __init__(self, client, current_task, cluster_id):
+        self._client = client
+        self._current_task = current_task
+        self._cluster_id = cluster_id
 
     def exit(self, value):
         raise NotebookExit(value)
 
-    def run(self, path, timeout_seconds=0, arguments=None, *args, **kwargs):
-        raise NotImplementedError("dbutils.notebook.run is not supported on Kiln yet")
+    def run(self, path, timeout_seconds=0, arguments=None):
+        notebook = resolve_notebook_path(path, (self._current_task() or {}).get("notebook_path"))
+        parameters = {str(name): str(value) for name, value in (arguments or {}).items()}
+        body = {"run_name": f"notebook.run {path}", "timeout_seconds": int(timeout_seconds), "tasks": [{
+            "task_key": "notebook_run", "existing_cluster_id": self._cluster_id,
+            "notebook_task": {"notebook_path": notebook, "base_parameters": parameters, "source": "WORKSPACE"}}]}
+        run_id = self._client.call("POST", "/api/2.1/jobs/runs/submit", body=body)["run_id"]
+        try:
+            return self._outcome(run_id, notebook, self._wait_for(run_id))
+        except KeyboardInterrupt:
+            # The calling command was cancelled: the child run must not go on without it.
+            try:
+                self._client.call("POST", "/api/2.1/jobs/runs/cancel", body={"run_id": run_id})
+            except Exception:  # noqa: BLE001 - the cancel of the command wins over this failure
+                pass
+            raise
+
+    def _wait_for(self, run_id):
+        delay = FIRST_POLL_SECONDS
+        while True:
+            run = self._client.call("GET", "/api/2.1/jobs/runs/get", query={"run_id": run_id})
+            if (run.get("state") or {}).get("life_cycle_state") in RUN_FINAL_STATES:
+                return run
+            time.sleep(delay)
+            delay = min(delay * 2, MAX_POLL_SECONDS)
+
+    def _outcome(self, run_id, notebook, run):
+        state = run.get("state") or {}
+        tasks = run.get("tasks") or [{}]
+        succeeded = (state.get("result_state") or (tasks[0].get("state") or {}).get("result_state")) == "SUCCESS"
+        try:
+            output = self._client.call("GET", "/api/2.1/jobs/runs/get-output", query={"run_id": tasks[0].get("run_id", run_id)})
+        except KilnRestError:
+            if succeeded:
+                raise
+            output = {}  # the run's state still says why it failed
+        if succeeded:
+            return (output.get("notebook_output") or {}).get("result")
+        reason = output.get("error") or state.get("state_message") or state.get("result_state") or state.get("life_cycle_state")
+        raise NotebookRunError(f"Notebook run {run_id} of {notebook} failed: {reason}", run_id)
 
 
 class DBUtils(_Group):
     _HELP = """
 dbutils: utilities of a Kiln notebook; call dbutils.<group>.help() for details
   fs: DBFS and volume files
-  notebook: exit a command with a value
+  jobs: task values of job runs
+  notebook: exit a command with a value, run another notebook
   secrets: read secrets (redacted in results)
   widgets: notebook parameters
 """
 
-    def __init__(self, client, remember_secret):
+    def __init__(self, client, remember_secret, current_task, cluster_id):
         self.fs = FsUtils(client)
-        self.notebook = NotebookUtils()
+        self.jobs = JobsUtils(client, current_task)
+        self.notebook = NotebookUtils(client, current_task, cluster_id)
         self.secrets = SecretsUtils(client, remember_secret)
         self.widgets = WidgetsUtils()
 

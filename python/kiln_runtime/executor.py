@@ -1,9 +1,11 @@
 """Runs one command in its context and builds the Command Execution 1.2 `results`.
 
 A context keeps the globals, widgets, Spark state and fetched secrets of one execution
-context. A command's stdout and stderr are captured into its result, the value of a final
-expression is shown as in Jupyter, and every secret value (and the command's token) is
-replaced by [REDACTED] in whatever leaves the driver.
+context; each context lives in its own worker process (see driver.py). A command is one
+cell (`code`) or a whole notebook (`cells`, run one after the other). A command's stdout
+and stderr are captured into its result, the value of a final expression is shown as in
+Jupyter, and every secret value (and the command's token) is replaced by [REDACTED] in
+whatever leaves the worker.
 """
 
 import ast
@@ -29,6 +31,8 @@ REDACTED = "[REDACTED]"
 # The token is redacted too, as a safety net; shorter strings are not real tokens and
 # redacting them would mangle ordinary output.
 MIN_REDACTED_TOKEN = 8
+# Notebook cells that are not code; a notebook run skips them as Databricks does.
+TEXT_LANGUAGES = ("markdown", "md")
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
@@ -36,12 +40,12 @@ class Context:
     def __init__(self, context_id, host, cluster_id):
         self.context_id = context_id
         self.token = None
+        self.task = None  # the `task` of the running command when it runs as a job task
         self.secret_values = set()
-        self.source_names = []
         self.displayed = None
         client = KilnClient(host, lambda: self.token)
         self.spark = SparkSession(client, cluster_id)
-        self.dbutils = DBUtils(client, self.secret_values.add)
+        self.dbutils = DBUtils(client, self.secret_values.add, lambda: self.task, cluster_id)
         self.globals = {
             "__name__": "__main__",
             "__builtins__": builtins,
@@ -68,10 +72,6 @@ class Context:
                 text = text.replace(value, REDACTED)
             return text
         return redact
-
-    def forget(self):
-        for name in self.source_names:
-            linecache.cache.pop(name, None)
 
 
 def split_sql(code):
@@ -167,36 +167,36 @@ def format_user_traceback(exc):
 
 
 class Executor:
-    def __init__(self, host, cluster_id):
-        self._host = host
-        self._cluster_id = cluster_id
-        self.contexts = {}
-        # Read by the driver's SIGINT handler: a cancel only interrupts user code.
+    """Runs the commands of one execution context, one at a time, in the calling thread."""
+
+    def __init__(self, host, cluster_id, context_id):
+        self.context = Context(context_id, host, cluster_id)
+        # Read by the worker's SIGINT handler: a cancel only interrupts user code.
         self.in_user_code = False
         self.cancel_requested = False
 
-    def destroy_context(self, context_id):
-        context = self.contexts.pop(context_id, None)
-        if context is not None:
-            context.forget()
-
     def execute(self, command):
         """Runs one execute message; returns (status, results, exit_value)."""
-        context_id = command.get("context_id") or ""
-        context = self.contexts.get(context_id)
-        if context is None:
-            context = self.contexts[context_id] = Context(context_id, self._host, self._cluster_id)
+        context = self.context
         context.token = command.get("token")
+        task = command.get("task")
+        context.task = task if isinstance(task, dict) else None
         context.displayed = None
         context.dbutils.widgets._bind_params(command.get("widgets"))
         output = io.StringIO()
         saved_streams = sys.stdin, sys.stdout, sys.stderr
+        saved_argv = sys.argv
         try:
             sys.stdin, sys.stdout, sys.stderr = io.StringIO(), output, output
+            argv = command.get("argv")
+            if argv is not None:
+                program = (context.task or {}).get("notebook_path") or "python"
+                sys.argv = [program] + [str(arg) for arg in argv]
             try:
-                self._run_user_code(context, command)
+                self._run_user_code(context, command, output)
             finally:
                 sys.stdin, sys.stdout, sys.stderr = saved_streams
+                sys.argv = saved_argv
         except KeyboardInterrupt:
             return "Cancelled", None, None
         except NotebookExit as exit_request:
@@ -212,6 +212,7 @@ class Executor:
                              "cause": redact(format_user_traceback(exc))}, None
         finally:
             context.dbutils.widgets._bind_params(None)
+            context.task = None
         redact = context.redactor()
         if context.displayed is not None:
             return "Finished", table_result(context.displayed, redact), None
@@ -222,31 +223,50 @@ class Executor:
         text = output.getvalue()
         return {"resultType": "text", "data": redact(text[:-1] if text.endswith("\n") else text)}
 
-    def _run_user_code(self, context, command):
+    def _run_user_code(self, context, command, output):
         self.in_user_code = True
         try:
             if self.cancel_requested:  # the cancel came before the code started
                 raise KeyboardInterrupt
-            language = (command.get("language") or "python").lower()
-            code = command.get("code") or ""
-            if language == "python":
-                # Cells may come indented as a whole (the SDK's remote dbutils sends such code).
-                self._run_python(context, textwrap.dedent(code), f"<command-{command.get('command_id', '')}>")
-            elif language == "sql":
-                result = None
-                for statement in split_sql(code):
-                    result = context.spark.sql(statement)
-                context.displayed = result
-            else:
-                raise NotImplementedError(f"Language {language!r} is not supported on Kiln clusters")
+            command_id = command.get("command_id", "")
+            cells = command.get("cells")
+            if cells is None:
+                self._run_cell(context, command.get("language"), command.get("code") or "", f"<command-{command_id}>")
+                return
+            for number, cell in enumerate(cells, 1):
+                if not isinstance(cell, dict):
+                    raise TypeError(f"cells[{number - 1}] of the command is not an object")
+                code = cell.get("code") or ""
+                language = (cell.get("language") or command.get("language") or "python").lower()
+                if not code.strip() or language in TEXT_LANGUAGES:
+                    continue
+                if self.cancel_requested:
+                    raise KeyboardInterrupt
+                # The command's result is its last cell's, so each cell starts afresh.
+                output.seek(0)
+                output.truncate()
+                context.displayed = None
+                self._run_cell(context, language, code, f"<command-{command_id}-cell-{number}>")
         finally:
             self.in_user_code = False
+
+    def _run_cell(self, context, language, code, filename):
+        language = (language or "python").lower()
+        if language == "python":
+            # Cells may come indented as a whole (the SDK's remote dbutils sends such code).
+            self._run_python(context, textwrap.dedent(code), filename)
+        elif language == "sql":
+            result = None
+            for statement in split_sql(code):
+                result = context.spark.sql(statement)
+            context.displayed = result
+        else:
+            raise NotImplementedError(f"Language {language!r} is not supported on Kiln clusters")
 
     @staticmethod
     def _run_python(context, code, filename):
         # Registered so tracebacks, also of functions called in later commands, show source lines.
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-        context.source_names.append(filename)
         tree = compile(code, filename, "exec", ast.PyCF_ONLY_AST)
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         exec(compile(tree, filename, "exec"), context.globals)

@@ -8,7 +8,9 @@ import os
 import pickle
 import queue
 import re
+import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +41,32 @@ TYPED_COLUMNS = [
 ]
 TYPED_ROWS = [["1", "alice", "12.50", "true", "2024-01-31", "2024-01-31T10:20:30.5Z", "NaN",
                '["a","b"]', base64.b64encode(b"hi").decode(), None]]
+TASK = {"job_id": 7, "run_id": 70, "task_run_id": 71, "task_key": "ingest", "notebook_path": "/Users/me/jobs/main"}
+
+
+def process_gone(pid):
+    """True once pid has exited (a zombie no one reaps counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def wait_until_gone(pid, timeout):
+    deadline = time.monotonic() + timeout
+    while not process_gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 class FakeKiln(http.server.ThreadingHTTPServer):
@@ -52,6 +80,13 @@ class FakeKiln(http.server.ThreadingHTTPServer):
         self.files = {}  # path -> bytes, for DBFS and volumes alike
         self.dirs = {"/"}
         self.handles = {}
+        self.task_values = {}  # (run_id, task_key, key) -> JSON text
+        self.runs = {}  # run id -> {"path", "polls", "child"}
+        self.next_run_id = 100
+        self.cancelled_runs = []
+        # When set, runs/submit calls it with the request body; it starts the child run
+        # and returns a function giving the child's finished message, or None while it runs.
+        self.start_child = None
 
     def add_parents(self, path):
         while path.rstrip("/"):
@@ -62,6 +97,29 @@ class FakeKiln(http.server.ThreadingHTTPServer):
         prefix = path.rstrip("/") + "/"
         names = {p[len(prefix):].split("/")[0] for p in list(self.files) + list(self.dirs) if p.startswith(prefix) and p != prefix}
         return sorted(prefix + name for name in names)
+
+    def run_outcome(self, run):
+        """(life_cycle_state, result_state, state_message, get-output answer or None for 404)
+        of a submitted notebook run; canned by the notebook's name."""
+        if run["child"] is not None:
+            finished = run["child"]()
+            if finished is None:
+                return "RUNNING", None, "", {}
+            if finished["exit_value"] is not None:
+                return "TERMINATED", "SUCCESS", "", {"notebook_output": {"result": finished["exit_value"]}}
+            return "TERMINATED", "FAILED", "Workload failed", {"error": (finished["results"] or {}).get("summary")}
+        name = run["path"].rsplit("/", 1)[-1]
+        if name == "child_ok":  # running for one poll, to exercise polling
+            if run["polls"] < 2:
+                return "RUNNING", None, "", {}
+            return "TERMINATED", "SUCCESS", "", {"notebook_output": {"result": "child says hi"}}
+        if name == "child_no_result":
+            return "TERMINATED", "SUCCESS", "", {}
+        if name == "child_fail":
+            return "TERMINATED", "FAILED", "Workload failed", {"error": "ZeroDivisionError: division by zero"}
+        if name == "child_lost":
+            return "INTERNAL_ERROR", None, "The cluster was lost", None
+        return "RUNNING", None, "", {}  # child_slow and anything else never ends
 
 
 class FakeKilnHandler(http.server.BaseHTTPRequestHandler):
@@ -104,6 +162,10 @@ class FakeKilnHandler(http.server.BaseHTTPRequestHandler):
             return self._answer(200, {"secrets": [{"key": "blob", "last_updated_timestamp": 1}, {"key": "db-password", "last_updated_timestamp": 2}]})
         if route == ("GET", "/api/2.0/secrets/scopes/list"):
             return self._answer(200, {"scopes": [{"name": "prod", "backend_type": "DATABRICKS"}]})
+        if path == "/api/2.0/kiln/jobs/task-values":
+            return self._task_values(query, body)
+        if path.startswith("/api/2.1/jobs/runs/"):
+            return self._runs(path[len("/api/2.1/jobs/runs/"):], query, body)
         if path.startswith("/api/2.0/dbfs/"):
             return self._dbfs(path[len("/api/2.0/dbfs/"):], query, body)
         for kind in ("files", "directories"):
@@ -138,6 +200,46 @@ class FakeKilnHandler(http.server.BaseHTTPRequestHandler):
             value, name = re.match(r"SELECT '(.*)' AS (\w+)$", statement).groups()
             columns, rows = [{"name": name, "type_name": "STRING", "type_text": "string"}], [[value]]
         self._answer(200, {"columns": columns, "rows": rows, "catalog": catalog, "schema": schema})
+
+    def _task_values(self, query, body):
+        srv = self.server
+        if self.command == "POST":
+            srv.task_values[(body["run_id"], body["task_key"], body["key"])] = body["value"]
+            return self._answer(200, {})
+        value = srv.task_values.get((int(query["run_id"]), query["task_key"], query["key"]))
+        if value is None:
+            return self._error(404, "RESOURCE_DOES_NOT_EXIST", "No such task value")
+        return self._answer(200, {"value": value})
+
+    def _runs(self, op, query, body):
+        srv = self.server
+        if op == "submit":
+            run_id = srv.next_run_id
+            srv.next_run_id += 10
+            child = srv.start_child(body) if srv.start_child else None
+            srv.runs[run_id] = {"path": body["tasks"][0]["notebook_task"]["notebook_path"], "polls": 0, "child": child}
+            return self._answer(200, {"run_id": run_id})
+        if op == "get":
+            run_id = int(query["run_id"])
+            run = srv.runs[run_id]
+            run["polls"] += 1
+            life_cycle, result, message, _ = srv.run_outcome(run)
+            state = {"life_cycle_state": life_cycle, "state_message": message}
+            if result:
+                state["result_state"] = result
+            # The task's run id differs from the job run's, as on Databricks.
+            return self._answer(200, {"run_id": run_id, "state": state,
+                                      "tasks": [{"run_id": run_id + 1, "task_key": "notebook_run", "state": state}]})
+        if op == "get-output":
+            run = srv.runs.get(int(query["run_id"]) - 1)
+            output = srv.run_outcome(run)[3] if run else None
+            if output is None:
+                return self._error(404, "RESOURCE_DOES_NOT_EXIST", "Run output does not exist")
+            return self._answer(200, output)
+        if op == "cancel":
+            srv.cancelled_runs.append(body["run_id"])
+            return self._answer(200, {})
+        self._error(404, "ENDPOINT_NOT_FOUND", op)
 
     def _dbfs(self, op, query, body):
         srv = self.server
@@ -244,17 +346,26 @@ class DriverProcess:
         self.tokens = []
         self.raw_lines = []
         self.inbox = queue.Queue()
+        self.finished = {}  # command id -> its finished message, for the fake's child runs
+        self.send_lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
         self.hello = self.next_message()
 
     def _read(self):
-        for line in self.conn.makefile("rb"):
-            self.raw_lines.append(line.decode("utf-8"))
-            self.inbox.put(json.loads(line))
+        try:
+            for line in self.conn.makefile("rb"):
+                self.raw_lines.append(line.decode("utf-8"))
+                message = json.loads(line)
+                if message["op"] == "finished":
+                    self.finished[message["command_id"]] = message
+                self.inbox.put(message)
+        except ConnectionResetError:  # a test killed the driver
+            pass
         self.inbox.put(None)
 
     def send(self, message):
-        self.conn.sendall((json.dumps(message) + "\n").encode("utf-8"))
+        with self.send_lock:  # the fake server starts child runs from its own threads
+            self.conn.sendall((json.dumps(message) + "\n").encode("utf-8"))
 
     def next_message(self, timeout=15):
         message = self.inbox.get(timeout=timeout)
@@ -263,14 +374,18 @@ class DriverProcess:
                 assert token not in line, "the command token leaked into a driver message"
         return message
 
-    def submit(self, code, context="ctx", language="python", widgets=None):
+    def submit(self, code, context="ctx", language="python", widgets=None, **fields):
+        """Sends an execute; fields are its optional parts (cells, argv, task)."""
         command_id = "cmd-" + uuid.uuid4().hex[:8]
         token = "dapi-" + uuid.uuid4().hex
         self.tokens.append(token)
         message = {"op": "execute", "command_id": command_id, "context_id": context, "language": language,
                    "code": code, "token": token}
+        if code is None:
+            del message["code"]
         if widgets is not None:
             message["widgets"] = widgets
+        message.update(fields)
         self.send(message)
         return command_id
 
@@ -281,6 +396,16 @@ class DriverProcess:
             assert message is not None, "driver closed the socket"
             if message["op"] == op and message["command_id"] == command_id:
                 return message
+
+    def wait_finished(self, command_ids, timeout=15):
+        """The finished messages of commands that run at the same time, in whatever order they come."""
+        waiting, deadline = set(command_ids), time.monotonic() + timeout
+        while waiting:
+            message = self.next_message(max(deadline - time.monotonic(), 0.01))
+            assert message is not None, "driver closed the socket"
+            if message["op"] == "finished":
+                waiting.discard(message["command_id"])
+        return [self.finished[command_id] for command_id in command_ids]
 
     def run(self, code, **kwargs):
         command_id = self.submit(code, **kwargs)
@@ -580,17 +705,295 @@ def test_spark_conf_and_catalog(driver, kiln, ctx):
     assert driver.text("spark.catalog.currentCatalog()", context=ctx) == "'dev'"
 
 
-def test_unsupported_language_and_notebook_run(driver, ctx):
+def test_unsupported_language(driver, ctx):
     assert driver.run("val x = 1", context=ctx, language="scala")["results"]["summary"].startswith("NotImplementedError")
-    finished = driver.run("dbutils.notebook.run('other', 60)", context=ctx)
-    assert finished["results"]["summary"] == "NotImplementedError: dbutils.notebook.run is not supported on Kiln yet"
 
 
 def test_driver_exits_when_socket_closes(kiln):
     process = DriverProcess("http://127.0.0.1:%d" % kiln.server_address[1])
     try:
+        worker_pid = int(process.text("import os\nos.getpid()"))
         process.submit("import time\ntime.sleep(30)")
         process.conn.shutdown(socket.SHUT_RDWR)
         assert process.proc.wait(timeout=15) == 0
+        assert wait_until_gone(worker_pid, 5), "the driver left its context's process behind"
     finally:
         process.close()
+
+
+def test_context_process_dies_with_its_driver(kiln):
+    process = DriverProcess("http://127.0.0.1:%d" % kiln.server_address[1])
+    try:
+        worker_pid = int(process.text("import os\nos.getpid()"))
+        assert worker_pid != process.proc.pid
+        process.submit("import time\ntime.sleep(30)")
+        process.proc.kill()
+        process.proc.wait()
+        assert wait_until_gone(worker_pid, 5), "a context's process outlived its driver"
+    finally:
+        process.close()
+
+
+# Process per context.
+
+def test_context_creation_time(kiln, capsys):
+    # A driver of its own: the shared one's test client slows down as its history grows.
+    process = DriverProcess("http://127.0.0.1:%d" % kiln.server_address[1])
+    try:
+        fresh, existing = [], []
+        for number in range(9):
+            started = time.monotonic()
+            assert process.text("1", context=f"timed-{number}") == "1"
+            fresh.append(time.monotonic() - started)
+            started = time.monotonic()
+            assert process.text("1", context=f"timed-{number}") == "1"
+            existing.append(time.monotonic() - started)
+        with open(process.log_path, encoding="utf-8") as log:
+            forks = [float(ms) for ms in re.findall(r"forked in ([\d.]+) ms", log.read())]
+    finally:
+        process.close()
+    with capsys.disabled():
+        print(f"\n[context creation] first command on a fresh context: median {statistics.median(fresh) * 1000:.1f} ms "
+              f"(max {max(fresh) * 1000:.1f} ms), of which fork: median {statistics.median(forks):.1f} ms; "
+              f"a command on an existing context: median {statistics.median(existing) * 1000:.1f} ms")
+    assert statistics.median(fresh) < 0.1
+
+
+def test_contexts_run_concurrently(driver, ctx):
+    first, second = ctx + "-a", ctx + "-b"
+    for context in (first, second):  # their processes exist before the clock starts
+        driver.text("import time", context=context)
+    started = time.monotonic()
+    commands = [driver.submit("time.sleep(1)\n'slept'", context=context) for context in (first, second)]
+    for finished in driver.wait_finished(commands, timeout=5):
+        assert finished["results"] == {"resultType": "text", "data": "'slept'"}
+    assert time.monotonic() - started < 1.8, "the two contexts did not run at the same time"
+    assert driver.text("import os\nos.getpid()", context=first) != driver.text("import os\nos.getpid()", context=second)
+
+
+def test_context_process_exit_is_an_error_of_that_context_only(driver, ctx):
+    other = ctx + "-other"
+    driver.text("kept = 'intact'", context=other)
+    pid_before = driver.text("import os\nos.getpid()", context=ctx)
+    dying = driver.submit("import time\ntime.sleep(0.3)\nos._exit(3)", context=ctx)
+    queued = driver.submit("never = 1", context=ctx)
+    results = {"resultType": "error", "summary": "The execution context's Python process exited (exit code 3)", "cause": ""}
+    for command_id in (dying, queued):
+        finished = driver.wait_for("finished", command_id)
+        assert finished == {"op": "finished", "command_id": command_id, "status": "Error", "results": results, "exit_value": None}
+    assert driver.proc.poll() is None, "the driver died with the context"
+    assert driver.text("kept", context=other) == "'intact'"
+    finished = driver.run("os", context=ctx)
+    assert finished["results"]["summary"] == "NameError: name 'os' is not defined", "the context starts afresh"
+    assert driver.text("import os\nos.getpid()", context=ctx) != pid_before
+    finished = driver.run("import ctypes\nctypes.string_at(0)", context=ctx)
+    assert finished["status"] == "Error"
+    assert finished["results"]["summary"] == "The execution context's Python process exited (exit code -11)"
+    assert driver.text("kept", context=other) == "'intact'"
+
+
+def test_cancel_in_one_context_leaves_another_running(driver, ctx):
+    other = ctx + "-other"
+    slow = driver.submit("import time\ntime.sleep(0.8)\n'done'", context=other)
+    cancelled = driver.submit("import time\ntime.sleep(30)", context=ctx)
+    driver.wait_for("started", cancelled)
+    driver.send({"op": "cancel", "command_id": cancelled})
+    cancelled_finished, slow_finished = driver.wait_finished([cancelled, slow], timeout=5)
+    assert cancelled_finished["status"] == "Cancelled"
+    assert slow_finished["results"]["data"] == "'done'"
+
+
+def test_destroy_context_ends_its_process(driver, ctx):
+    pid = int(driver.text("import os\nos.getpid()", context=ctx))
+    running = driver.submit("import time\ntime.sleep(30)", context=ctx)
+    queued = driver.submit("ran = True", context=ctx)
+    driver.wait_for("started", running)
+    driver.send({"op": "destroy_context", "context_id": ctx})
+    assert driver.wait_for("finished", running, timeout=2)["status"] == "Cancelled"
+    assert driver.next_message() == {"op": "finished", "command_id": queued, "status": "Cancelled", "results": None, "exit_value": None}
+    assert wait_until_gone(pid, 2)
+    assert driver.text("'ran' in globals()", context=ctx) == "False"
+
+
+def test_destroy_context_kills_a_process_that_ignores_sigterm(driver, ctx):
+    # Ignoring SIGTERM and holding the GIL (sum() over a range never lets other threads
+    # run) leaves only SIGKILL.
+    pid = int(driver.text("import os, signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nos.getpid()", context=ctx))
+    running = driver.submit("sum(range(10 ** 13))", context=ctx)
+    driver.wait_for("started", running)
+    time.sleep(0.1)
+    started = time.monotonic()
+    driver.send({"op": "destroy_context", "context_id": ctx})
+    assert driver.wait_for("finished", running, timeout=2)["status"] == "Cancelled"
+    assert driver.text("1", context=ctx) == "1", "a new process serves the context meanwhile"
+    assert wait_until_gone(pid, 5)
+    assert 1.5 < time.monotonic() - started < 4
+
+
+# Notebooks as one command: cells, argv, task.
+
+def test_cells(driver, ctx):
+    cells = [{"language": "python", "code": "a = 20\nprint('first cell')"},
+             {"language": "markdown", "code": "# not code"},
+             {"language": "sql", "code": "SELECT people"}]
+    finished = driver.run(None, context=ctx, cells=cells)
+    assert finished["status"] == "Finished" and finished["results"]["resultType"] == "table"
+    assert finished["results"]["data"] == [[1, "alice"], [2, None], [3, "a-very-long-name-that-is-truncated"]]
+    cells = [{"language": "sql", "code": "SELECT people"}, {"language": "python", "code": "print('last')\na + 22"},
+             {"language": "python", "code": "  \n"}]
+    assert driver.run(None, context=ctx, cells=cells)["results"] == {"resultType": "text", "data": "last\n42"}
+
+
+def test_cells_stop_at_the_first_error(driver, ctx):
+    cells = [{"language": "python", "code": "before = 1"}, {"language": "python", "code": "print('x')\n1 / 0"},
+             {"language": "python", "code": "after = 1"}]
+    finished = driver.run(None, context=ctx, cells=cells)
+    assert finished["status"] == "Finished" and finished["exit_value"] is None
+    assert finished["results"]["resultType"] == "error"
+    assert finished["results"]["summary"] == "ZeroDivisionError: division by zero"
+    assert "1 / 0" in finished["results"]["cause"]
+    assert driver.text("'before' in globals(), 'after' in globals()", context=ctx) == "(True, False)"
+
+
+def test_cells_end_at_notebook_exit(driver, ctx):
+    cells = [{"language": "python", "code": "print('a')"}, {"language": "python", "code": "dbutils.notebook.exit('mid')"},
+             {"language": "python", "code": "late = 1"}]
+    finished = driver.run(None, context=ctx, cells=cells)
+    assert finished["status"] == "Finished" and finished["exit_value"] == "mid"
+    assert finished["results"] == {"resultType": "text", "data": "mid"}
+    assert driver.text("'late' in globals()", context=ctx) == "False"
+
+
+def test_cancel_during_cells(driver, ctx):
+    cells = [{"language": "python", "code": "import time\ntime.sleep(30)"}, {"language": "python", "code": "after = 1"}]
+    command_id = driver.submit(None, context=ctx, cells=cells)
+    driver.wait_for("started", command_id)
+    time.sleep(0.2)
+    driver.send({"op": "cancel", "command_id": command_id})
+    assert driver.wait_for("finished", command_id, timeout=5)["status"] == "Cancelled"
+    assert driver.text("'after' in globals()", context=ctx) == "False"
+
+
+def test_argv(driver, ctx):
+    driver.text("import sys\noriginal = list(sys.argv)", context=ctx)
+    assert driver.text("sys.argv", context=ctx, argv=["a", "b"]) == "['python', 'a', 'b']"
+    assert driver.text("sys.argv", context=ctx, argv=["--n", 1], task=TASK) == "['/Users/me/jobs/main', '--n', '1']"
+    cells = [{"language": "python", "code": "seen = list(sys.argv)"}, {"language": "python", "code": "seen"}]
+    assert driver.run(None, context=ctx, argv=["x"], cells=cells)["results"]["data"] == "['python', 'x']"
+    assert driver.text("sys.argv == original", context=ctx) == "True", "argv is restored after the command"
+
+
+# dbutils.jobs.taskValues
+
+def test_task_values_in_a_job(driver, kiln, ctx):
+    assert driver.text("dbutils.jobs.taskValues.set('rows', {'count': 3, 'names': ['a']})", context=ctx, task=TASK) == ""
+    assert kiln.requests[-1] == ("POST", "/api/2.0/kiln/jobs/task-values", "Bearer " + driver.tokens[-1],
+                                 {"run_id": 70, "task_key": "ingest", "key": "rows", "value": '{"count": 3, "names": ["a"]}'})
+    assert driver.text("dbutils.jobs.taskValues.get('ingest', 'rows')", context=ctx + "-next", task=TASK) == \
+        "{'count': 3, 'names': ['a']}"
+    assert kiln.requests[-1][2] == "Bearer " + driver.tokens[-1]
+    assert driver.text("dbutils.jobs.taskValues.get(taskKey='ingest', key='nope', default=0, debugValue=5)",
+                       context=ctx, task=TASK) == "0"
+    finished = driver.run("dbutils.jobs.taskValues.get('other', 'rows')", context=ctx, task=TASK)
+    assert finished["results"]["summary"] == "ValueError: No task value with key rows for task other"
+    finished = driver.run("dbutils.jobs.taskValues.set('bad', object())", context=ctx, task=TASK)
+    assert finished["results"]["summary"].startswith("TypeError: The value of task value 'bad' is not JSON serializable")
+    finished = driver.run("dbutils.jobs.taskValues.set('big', 'x' * 49152)", context=ctx, task=TASK)
+    assert finished["results"]["summary"].startswith("ValueError: The value of task value 'big' is 49154 bytes as JSON")
+    driver.text("dbutils.jobs.taskValues.set('edge', 'x' * 49150)", context=ctx, task=TASK)  # exactly 48 KiB
+
+
+def test_task_values_outside_a_job(driver, kiln, ctx):
+    calls = len(kiln.requests)
+    assert driver.text("print(dbutils.jobs.taskValues.set('k', [1, 2]))", context=ctx) == "None"
+    assert driver.text("dbutils.jobs.taskValues.get('t', 'k', default=1, debugValue='dbg')", context=ctx) == "'dbg'"
+    assert len(kiln.requests) == calls, "outside a job, task values stay local"
+    finished = driver.run("dbutils.jobs.taskValues.get('t', 'k', default=1)", context=ctx)
+    assert finished["results"]["summary"] == \
+        "TypeError: Must pass debugValue when calling get outside of a job context. debugValue cannot be None."
+    finished = driver.run("dbutils.jobs.taskValues.set('k', float('nan'))", context=ctx)
+    assert finished["results"]["summary"].startswith("TypeError:")
+    assert "taskValues" in driver.text("dbutils.jobs.help()", context=ctx)
+    assert "taskValues" in driver.text("dbutils.jobs.taskValues.help()", context=ctx)
+    assert "jobs:" in driver.text("dbutils.help()", context=ctx)
+
+
+def test_task_is_per_command(driver, ctx):
+    driver.text("dbutils.jobs.taskValues.set('k', 1)", context=ctx, task=TASK)
+    finished = driver.run("dbutils.jobs.taskValues.get('ingest', 'k')", context=ctx)
+    assert finished["results"]["summary"].startswith("TypeError: Must pass debugValue")
+
+
+# dbutils.notebook.run
+
+def test_notebook_run_returns_the_exit_value(driver, kiln, ctx):
+    code = "dbutils.notebook.run('./child_ok', 60, {'n': 5, 'name': 'x'})"
+    assert driver.text(code, context=ctx, task=TASK) == "'child says hi'"
+    submit = [r for r in kiln.requests if r[1] == "/api/2.1/jobs/runs/submit"][-1]
+    assert submit[2] == "Bearer " + driver.tokens[-1]
+    assert submit[3] == {"run_name": "notebook.run ./child_ok", "timeout_seconds": 60, "tasks": [{
+        "task_key": "notebook_run", "existing_cluster_id": "cluster-1",
+        "notebook_task": {"notebook_path": "/Users/me/jobs/child_ok", "base_parameters": {"n": "5", "name": "x"},
+                          "source": "WORKSPACE"}}]}
+    run_id = max(kiln.runs)
+    assert kiln.runs[run_id]["polls"] >= 2, "the run was polled until it terminated"
+    output_query = [r for r in kiln.requests if r[1] == "/api/2.1/jobs/runs/get-output"]
+    assert output_query, "the output was fetched"
+    assert driver.text("dbutils.notebook.run('/Shared/child_no_result') is None", context=ctx) == "True"
+
+
+def test_notebook_run_resolves_relative_paths(driver, kiln, ctx):
+    def submitted_path():
+        return [r for r in kiln.requests if r[1] == "/api/2.1/jobs/runs/submit"][-1][3]["tasks"][0]["notebook_task"]["notebook_path"]
+    for path, resolved in [("child_ok", "/Users/me/jobs/child_ok"), ("../shared/./child_ok", "/Users/me/shared/child_ok"),
+                           ("/Shared/x/../child_ok", "/Shared/child_ok")]:
+        assert driver.text(f"dbutils.notebook.run({path!r}, 0)", context=ctx, task=TASK) == "'child says hi'"
+        assert submitted_path() == resolved
+    assert driver.text("dbutils.notebook.run('/Shared/child_ok')", context=ctx) == "'child says hi'"
+    finished = driver.run("dbutils.notebook.run('./child_ok', 0)", context=ctx)
+    assert finished["results"]["summary"].startswith("ValueError: Cannot run notebook './child_ok': a relative path needs a notebook context")
+
+
+def test_notebook_run_failures(driver, kiln, ctx):
+    finished = driver.run("dbutils.notebook.run('/Shared/child_fail', 0)", context=ctx)
+    run_id = max(kiln.runs)
+    assert finished["status"] == "Finished"
+    assert finished["results"]["summary"] == \
+        f"NotebookRunError: Notebook run {run_id} of /Shared/child_fail failed: ZeroDivisionError: division by zero"
+    finished = driver.run("dbutils.notebook.run('/Shared/child_lost', 0)", context=ctx)
+    assert finished["results"]["summary"] == \
+        f"NotebookRunError: Notebook run {max(kiln.runs)} of /Shared/child_lost failed: The cluster was lost"
+    code = ("try:\n    dbutils.notebook.run('/Shared/child_fail', 0)\nexcept Exception as err:\n"
+            "    print(type(err).__name__, err.run_id)")
+    assert driver.text(code, context=ctx) == f"NotebookRunError {max(kiln.runs)}"
+
+
+def test_cancel_while_notebook_run_waits_cancels_the_child_run(driver, kiln, ctx):
+    command_id = driver.submit("dbutils.notebook.run('/Shared/child_slow', 0)", context=ctx)
+    driver.wait_for("started", command_id)
+    deadline = time.monotonic() + 5
+    while not any(run["path"] == "/Shared/child_slow" and run["polls"] for run in list(kiln.runs.values())):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    run_id = max(kiln.runs)
+    driver.send({"op": "cancel", "command_id": command_id})
+    assert driver.wait_for("finished", command_id, timeout=5)["status"] == "Cancelled"
+    assert kiln.cancelled_runs[-1] == run_id
+
+
+def test_notebook_run_child_runs_on_the_same_cluster(driver, kiln, ctx):
+    # The fake server runs the child the way Kiln does: as a command in a new context of
+    # this very driver, while the parent's command still waits for it.
+    child_context = ctx + "-child"
+
+    def start_child(body):
+        task = body["tasks"][0]
+        command_id = driver.submit("dbutils.notebook.exit('child got ' + dbutils.widgets.get('n'))", context=child_context,
+                                   widgets=task["notebook_task"]["base_parameters"],
+                                   task=dict(TASK, notebook_path=task["notebook_task"]["notebook_path"]))
+        return lambda: driver.finished.get(command_id)
+    kiln.start_child = start_child
+    try:
+        assert driver.text("dbutils.notebook.run('/Shared/real_child', 30, {'n': 7})", context=ctx) == "'child got 7'"
+    finally:
+        kiln.start_child = None

@@ -184,10 +184,37 @@ def test_lifecycle_restart_edit_terminate_start_delete(admin):
         admin.clusters.get(cluster_id)
 
 
-def test_a_driver_that_dies_terminates_its_cluster(admin):
+def driver_pids(cluster_id):
+    """The driver process of a cluster, found by its environment (Kiln's children run as us)."""
+    import os
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+            cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
+        except OSError:
+            continue
+        if f"KILN_CLUSTER_ID={cluster_id}".encode() in environ and b"kiln_runtime.driver" in cmdline:
+            pids.append(int(pid))
+    return pids
+
+
+def test_a_context_that_dies_is_replaced_and_a_driver_that_dies_terminates_its_cluster(admin):
+    import os
+    import signal
+
     details = start_cluster(admin)
     session = Session(admin, details.cluster_id)
-    admin.command_execution.execute(cluster_id=details.cluster_id, context_id=session.context_id, language=compute.Language.PYTHON, command="import os\nos._exit(3)")
+    session.text("kept = 1")
+    crashed = session.run("import os\nos._exit(3)")
+    assert crashed.results.result_type == compute.ResultType.ERROR and "exited (exit code 3)" in crashed.results.summary
+    assert "NameError" in session.error("kept"), "the context starts over in a new process"
+    assert admin.clusters.get(details.cluster_id).state == compute.State.RUNNING
+
+    pids = driver_pids(details.cluster_id)
+    assert pids, "the driver process is visible to the test"
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
     gone = admin.clusters.wait_get_cluster_terminated(details.cluster_id)
     assert gone.state == compute.State.TERMINATED and gone.termination_reason.code == compute.TerminationReasonCode.DRIVER_UNREACHABLE
     admin.clusters.permanent_delete(details.cluster_id)
@@ -249,3 +276,16 @@ def test_single_user_clusters_run_only_their_users_commands(admin, non_admin):
         assert Session(admin, details.cluster_id).text("'mine'") == "'mine'"
     finally:
         admin.clusters.permanent_delete(details.cluster_id)
+
+
+def test_code_on_a_cluster_cannot_read_kilns_data_or_environment(server, admin, cluster):
+    """Drivers run sandboxed: the data directory (database, keys, admin token) is hidden,
+    no other process is visible, and nothing of Kiln's environment is inherited."""
+    session = Session(admin, cluster.cluster_id)
+    data_dir = server.log_dir / "data"
+    assert session.text("import os\nsorted(k for k in os.environ if k.startswith(('KILN_ADMIN', 'KILN_SECRETS', 'KILN_LOG', 'DATABRICKS')))") == "[]"
+    for secret_file in ["keys/signing.key", "keys/secrets.key", "admin.token", "kiln.db"]:
+        assert session.text(f"os.path.exists({str(data_dir / secret_file)!r})") == "False", secret_file
+    summary = session.error(f"open({str(data_dir / 'keys' / 'signing.key')!r}).read()")
+    assert summary.startswith(("FileNotFoundError", "PermissionError")), summary
+    assert session.text(f"str({server.process.pid}) in os.listdir('/proc')") == "False", "Kiln's process is not visible"

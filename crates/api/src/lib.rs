@@ -6,6 +6,7 @@ pub mod clusters;
 pub mod dbfs;
 pub mod error;
 pub mod files;
+pub mod jobs;
 pub mod oauth;
 pub mod page;
 pub mod permissions;

@@ -5,11 +5,14 @@ pub mod audit;
 pub mod authz;
 pub mod clock;
 pub mod clusters;
+pub mod cron;
 pub mod dbfs;
 pub mod error;
 pub mod files;
 pub mod ids;
+pub mod jobs;
 pub mod principal;
+pub mod sandbox;
 pub mod secrets;
 
 pub use error::{Error, ErrorCode, Result};

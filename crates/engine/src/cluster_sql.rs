@@ -67,3 +67,23 @@ mod tests {
         assert_eq!(at("SELECT 1"), ("main".to_string(), "default".to_string()));
     }
 }
+
+/// SQL of job tasks (`sql_task`, SQL notebooks on a warehouse): run on the warehouse's pool
+/// as the run's principal, who needs CAN_USE on it.
+#[derive(Debug, Clone)]
+pub struct WarehouseTaskSql {
+    pub warehouses: crate::warehouses::Warehouses,
+    pub executor: Executor,
+}
+
+#[async_trait::async_trait]
+impl kiln_core::jobs::TaskSql for WarehouseTaskSql {
+    async fn run(&self, caller: &Caller, warehouse_id: &str, statement: &str, parameters: &[(String, String)]) -> kiln_core::Result<kiln_core::jobs::SqlRows> {
+        let pool = self.warehouses.pool_for_statement(caller, warehouse_id).await?;
+        let parameters = parameters.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+        let result = run(&self.executor, caller, &pool, statement, "main", "default", parameters)
+            .await
+            .map_err(|e| kiln_core::Error::new(kiln_core::ErrorCode::Specific(400, e.error_code), e.message))?;
+        Ok(kiln_core::jobs::SqlRows { columns: result.columns.into_iter().map(|c| c.name).collect(), rows: result.rows })
+    }
+}

@@ -20,6 +20,9 @@ pub enum Command {
     /// Generate TPC-H sample tables at a scale factor into `samples.tpch_sf<scale>` (for
     /// benchmarks; the server may be running).
     Samples(SamplesArgs),
+    /// Trigger a job run (`run-now`) or a one-time run (`submit`) on Databricks or Kiln, and
+    /// with `--wait` follow it to the end.
+    Jobs(kiln_cli::JobsArgs),
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ async fn main() -> std::process::ExitCode {
     match cli.command {
         Command::Serve(args) => exit(kiln_server::serve(args).await),
         Command::Samples(args) => exit(kiln_server::samples(args).await),
+        Command::Jobs(args) => kiln_cli::run(args).await,
     }
 }
 

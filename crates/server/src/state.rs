@@ -3,7 +3,9 @@ use std::sync::Arc;
 
 use kiln_core::audit::AuditLog;
 use kiln_core::clusters::Clusters;
+use kiln_core::jobs::Jobs;
 use kiln_core::clusters::driver::Launcher;
+use kiln_core::sandbox::Sandbox;
 use kiln_core::authn::Authenticator;
 use kiln_core::authz::{AclPolicy, Authz};
 use kiln_core::identity::ScimService;
@@ -63,6 +65,7 @@ pub struct Services {
     pub workspace_conf: WorkspaceConf,
     pub workspace_tree: WorkspaceTree,
     pub clusters: Clusters,
+    pub jobs: Jobs,
     /// Runs `spark.sql` from cluster drivers, on [`Services::cluster_pool`].
     pub cluster_sql: Executor,
     pub cluster_pool: ExecutionPool,
@@ -84,25 +87,32 @@ impl AppState {
         let workspace_tree = WorkspaceTree::new(store.clone(), authz.clone(), data_dir.join("workspace"));
         workspace_tree.bootstrap().await?;
         let oauth = OAuthService::new(store.clone(), authz.clone(), signing_key);
-        // Drivers run in their own working directories, so their paths must be absolute.
+        let launcher_host = format!("http://{}", listen.replace("0.0.0.0", "127.0.0.1"));
+        // Drivers run in their own working directories, so paths must be absolute.
         let absolute_data_dir = std::path::absolute(data_dir).map_err(|e| Error::internal(format!("cannot resolve {}: {e}", data_dir.display())))?;
         let launcher = Launcher {
             python: std::env::var("KILN_PYTHON").unwrap_or_else(|_| "python3".to_string()),
-            runtime_dir: kiln_core::clusters::runtime::install(&absolute_data_dir.join("runtime"))?,
+            sandbox: Sandbox::probe(&absolute_data_dir).await,
             clusters_dir: absolute_data_dir.join("clusters"),
-            host_url: format!("http://{}", listen.replace("0.0.0.0", "127.0.0.1")),
+            host_url: launcher_host.clone(),
         };
         let clusters = Clusters::new(store.clone(), authz.clone(), oauth.clone(), launcher);
         clusters.recover().await?;
+        let files = Files::new(uc.clone());
+        let dbfs = Dbfs::open(data_dir.join("dbfs"))?;
+        let task_sql = Arc::new(kiln_engine::cluster_sql::WarehouseTaskSql { warehouses: warehouses.clone(), executor: Executor::new(uc.clone(), authenticator.clone()) });
+        let jobs = Jobs::new(store.clone(), authz.clone(), authenticator.clone(), clusters.clone(), workspace_tree.clone(), files.clone(), dbfs.clone(), task_sql, launcher_host.clone());
+        jobs.recover().await?;
         let cluster_pool = ExecutionPool::new(CLUSTER_SQL_CONCURRENCY, CLUSTER_SQL_MEMORY_BYTES, &data_dir.join("spill")).map_err(Error::internal)?;
         let secrets = Arc::new(SecretsService::new(store.clone(), authz.clone(), &load_secrets_key(data_dir)?)?);
         Ok(AppState(Arc::new(Services {
-            files: Files::new(uc.clone()),
+            files,
             secrets,
-            dbfs: Dbfs::open(data_dir.join("dbfs"))?,
+            dbfs,
             workspace_conf: WorkspaceConf::new(store.clone(), authz.clone()),
             workspace_tree,
             clusters,
+            jobs,
             cluster_sql: Executor::new(uc.clone(), authenticator.clone()),
             cluster_pool,
             uc,

@@ -6,6 +6,7 @@
 
 mod catalog;
 mod compute;
+mod jobs;
 mod migrations;
 mod secrets;
 mod sql;

@@ -142,6 +142,36 @@ pub trait ComputeStore: Send + Sync {
     async fn list_cluster_events(&self, cluster_id: &str, filter: &ClusterEventFilter, offset: usize, limit: usize) -> StoreResult<(Vec<ClusterEventRecord>, usize)>;
 }
 
+/// Jobs, their runs (task runs point to their parent run), run outputs and task values.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    async fn insert_job(&self, job: &JobRecord) -> StoreResult<()>;
+    async fn get_job(&self, job_id: i64) -> StoreResult<Option<JobRecord>>;
+    /// All jobs, by id.
+    async fn list_jobs(&self) -> StoreResult<Vec<JobRecord>>;
+    async fn update_job(&self, job: &JobRecord) -> StoreResult<()>;
+    /// Returns false when the job did not exist. Its runs stay.
+    async fn delete_job(&self, job_id: i64) -> StoreResult<bool>;
+
+    async fn insert_run(&self, run: &RunRecord) -> StoreResult<()>;
+    async fn get_run(&self, run_id: i64) -> StoreResult<Option<RunRecord>>;
+    async fn update_run(&self, run: &RunRecord) -> StoreResult<()>;
+    /// Matching top-level runs, newest start first, skipping `offset`, at most `limit`.
+    async fn list_runs(&self, filter: &RunFilter, offset: usize, limit: usize) -> StoreResult<Vec<RunRecord>>;
+    /// The task runs of a run, in the order they were created.
+    async fn list_task_runs(&self, parent_run_id: i64) -> StoreResult<Vec<RunRecord>>;
+    /// The run of `job_id` (or of no job) started with this idempotency token, if any.
+    async fn find_run_by_token(&self, job_id: Option<i64>, token: &str) -> StoreResult<Option<RunRecord>>;
+    /// Deletes the run with its task runs, outputs and task values.
+    async fn delete_run(&self, run_id: i64) -> StoreResult<bool>;
+
+    async fn put_run_output(&self, run_id: i64, output: &serde_json::Value) -> StoreResult<()>;
+    async fn get_run_output(&self, run_id: i64) -> StoreResult<Option<serde_json::Value>>;
+    /// A task value set by `task_key` in the run `run_id` (the top-level run).
+    async fn put_task_value(&self, run_id: i64, task_key: &str, key: &str, value: &str) -> StoreResult<()>;
+    async fn get_task_value(&self, run_id: i64, task_key: &str, key: &str) -> StoreResult<Option<String>>;
+}
+
 /// The append-only audit log.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -203,6 +233,6 @@ pub trait SqlStore: Send + Sync {
 }
 
 /// Everything a Kiln node keeps in its metadata database.
-pub trait Store: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + SecretStore + WorkspaceStore + ComputeStore + std::fmt::Debug {}
+pub trait Store: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + SecretStore + WorkspaceStore + ComputeStore + JobStore + std::fmt::Debug {}
 
-impl<T> Store for T where T: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + SecretStore + WorkspaceStore + ComputeStore + std::fmt::Debug {}
+impl<T> Store for T where T: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + SecretStore + WorkspaceStore + ComputeStore + JobStore + std::fmt::Debug {}

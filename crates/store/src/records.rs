@@ -378,3 +378,41 @@ pub struct ClusterEventFilter {
     pub event_types: Vec<String>,
     pub newest_first: bool,
 }
+
+/// A job: its settings as the Jobs API carries them, and who owns and runs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub job_id: i64,
+    pub creator_name: String,
+    /// The principal runs execute as (`run_as`); the creator unless set.
+    pub run_as_name: String,
+    pub settings: serde_json::Value,
+    pub created_time_ms: i64,
+}
+
+/// A job run, a one-time (submitted) run, or one task run of either (`parent_run_id` set).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: i64,
+    pub job_id: Option<i64>,
+    pub parent_run_id: Option<i64>,
+    pub task_key: Option<String>,
+    /// QUEUED, PENDING, RUNNING, TERMINATING, TERMINATED, SKIPPED, INTERNAL_ERROR, ...
+    pub life_cycle_state: String,
+    pub start_time_ms: i64,
+    /// 0 while the run has not ended, as on Databricks.
+    pub end_time_ms: i64,
+    pub idempotency_token: Option<String>,
+    /// Everything else the Jobs API shows of the run (state, names, parameters, task spec).
+    pub doc: serde_json::Value,
+}
+
+/// Which top-level runs a listing wants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    pub job_id: Option<i64>,
+    pub active_only: bool,
+    pub completed_only: bool,
+    pub start_time_from: Option<i64>,
+    pub start_time_to: Option<i64>,
+}

@@ -16,7 +16,7 @@ macro_rules! store_conformance_suite {
             settings_init_once, securables_tree_round_trip, securable_names_unique_per_parent_and_kind,
             deleting_a_securable_cascades, grants_change_idempotently, warehouses_round_trip,
             query_history_upserts_and_filters, secrets_round_trip_and_cascade, settings_put_and_clear,
-            workspace_tree_round_trip_and_subtree_delete, clusters_round_trip_and_events_page);
+            workspace_tree_round_trip_and_subtree_delete, clusters_round_trip_and_events_page, jobs_runs_outputs_and_task_values);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -473,4 +473,66 @@ pub async fn clusters_round_trip_and_events_page(store: &dyn Store) {
     assert!(store.delete_cluster("0101-abc").await.expect("delete"));
     assert_eq!(store.list_cluster_events("0101-abc", &ClusterEventFilter::default(), 0, 10).await.expect("events").1, 0, "events go with the cluster");
     assert!(!store.delete_cluster("0101-abc").await.expect("delete again"));
+}
+
+fn run(run_id: i64, job_id: Option<i64>, parent_run_id: Option<i64>, state: &str, start_time_ms: i64) -> RunRecord {
+    RunRecord {
+        run_id,
+        job_id,
+        parent_run_id,
+        task_key: parent_run_id.map(|_| format!("t{run_id}")),
+        life_cycle_state: state.into(),
+        start_time_ms,
+        end_time_ms: 0,
+        idempotency_token: None,
+        doc: serde_json::json!({"run_name": format!("r{run_id}")}),
+    }
+}
+
+pub async fn jobs_runs_outputs_and_task_values(store: &dyn Store) {
+    let job = JobRecord { job_id: 7, creator_name: "ann".into(), run_as_name: "ann".into(), settings: serde_json::json!({"name": "etl"}), created_time_ms: 1 };
+    store.insert_job(&job).await.expect("insert job");
+    assert!(matches!(store.insert_job(&job).await, Err(StoreError::AlreadyExists(_))));
+    let renamed = JobRecord { settings: serde_json::json!({"name": "etl2"}), ..job.clone() };
+    store.update_job(&renamed).await.expect("update");
+    assert_eq!(store.list_jobs().await.expect("list"), vec![renamed]);
+
+    store.insert_run(&run(100, Some(7), None, "TERMINATED", 10)).await.expect("run");
+    let mut active = run(101, Some(7), None, "RUNNING", 20);
+    active.idempotency_token = Some("once".into());
+    store.insert_run(&active).await.expect("run");
+    store.insert_run(&run(102, None, None, "PENDING", 30)).await.expect("submitted run");
+    store.insert_run(&run(103, Some(7), Some(101), "RUNNING", 21)).await.expect("task run");
+    store.insert_run(&run(104, Some(7), Some(101), "PENDING", 21)).await.expect("task run");
+
+    let ids = |runs: Vec<RunRecord>| runs.into_iter().map(|r| r.run_id).collect::<Vec<_>>();
+    assert_eq!(ids(store.list_runs(&RunFilter::default(), 0, 10).await.expect("list")), vec![102, 101, 100], "top-level runs, newest first");
+    assert_eq!(ids(store.list_runs(&RunFilter { job_id: Some(7), active_only: true, ..Default::default() }, 0, 10).await.expect("list")), vec![101]);
+    assert_eq!(ids(store.list_runs(&RunFilter { completed_only: true, ..Default::default() }, 0, 10).await.expect("list")), vec![100]);
+    assert_eq!(ids(store.list_runs(&RunFilter { start_time_from: Some(15), start_time_to: Some(25), ..Default::default() }, 0, 10).await.expect("list")), vec![101]);
+    assert_eq!(ids(store.list_runs(&RunFilter::default(), 1, 1).await.expect("page")), vec![101]);
+    assert_eq!(ids(store.list_task_runs(101).await.expect("tasks")), vec![103, 104]);
+    assert_eq!(store.find_run_by_token(Some(7), "once").await.expect("token").map(|r| r.run_id), Some(101));
+    assert_eq!(store.find_run_by_token(None, "once").await.expect("token"), None, "tokens are per job");
+
+    let mut finished = store.get_run(103).await.expect("get").expect("present");
+    finished.life_cycle_state = "TERMINATED".into();
+    finished.end_time_ms = 40;
+    store.update_run(&finished).await.expect("update run");
+    assert_eq!(store.get_run(103).await.expect("get"), Some(finished));
+
+    store.put_run_output(103, &serde_json::json!({"notebook_output": {"result": "a"}})).await.expect("output");
+    store.put_run_output(103, &serde_json::json!({"notebook_output": {"result": "b"}})).await.expect("output again");
+    assert_eq!(store.get_run_output(103).await.expect("output"), Some(serde_json::json!({"notebook_output": {"result": "b"}})));
+    store.put_task_value(101, "t103", "rows", "42").await.expect("value");
+    store.put_task_value(101, "t103", "rows", "43").await.expect("value again");
+    assert_eq!(store.get_task_value(101, "t103", "rows").await.expect("value"), Some("43".to_string()));
+    assert_eq!(store.get_task_value(101, "t104", "rows").await.expect("value"), None);
+
+    assert!(store.delete_run(101).await.expect("delete"));
+    assert_eq!(store.get_run(103).await.expect("get"), None, "task runs go with their run");
+    assert_eq!(store.get_run_output(103).await.expect("output"), None);
+    assert_eq!(store.get_task_value(101, "t103", "rows").await.expect("value"), None);
+    assert!(store.delete_job(7).await.expect("delete job"));
+    assert!(store.get_run(100).await.expect("get").is_some(), "runs outlive their job");
 }

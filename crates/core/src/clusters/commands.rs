@@ -2,9 +2,13 @@
 //! them. A context is a namespace in the cluster's driver; it belongs to the principal that
 //! created it. Each command runs with a short-lived token of its caller.
 
-use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
 
-use super::driver::{self, CommandState};
+use serde_json::Value;
+use tokio::sync::watch;
+
+use super::driver::{self, CommandSpec, CommandState};
 use super::{Clusters, RUNNING, spec};
 use crate::error::{Error, Result};
 use crate::principal::Caller;
@@ -48,7 +52,7 @@ fn required<'a>(field: &str, value: &'a str) -> Result<&'a str> {
 
 impl Clusters {
     /// The running cluster's driver, for a caller who may attach to it.
-    async fn attach(&self, caller: &Caller, action: &str, cluster_id: &str) -> Result<std::sync::Arc<driver::Driver>> {
+    async fn attach(&self, caller: &Caller, action: &str, cluster_id: &str) -> Result<Arc<driver::Driver>> {
         let cluster_id = required("clusterId", cluster_id)?;
         let record = self.authorized(caller, action, cluster_id, "CAN_ATTACH_TO").await?;
         if let Some(assigned) = spec::single_user(&record.spec)
@@ -100,26 +104,31 @@ impl Clusters {
         Ok(())
     }
 
-    /// Queues `code` in the context; `widgets` are parameter values (`dbutils.widgets.get`).
-    pub async fn execute(&self, caller: &Caller, cluster_id: &str, context_id: &str, language: &str, code: &str, widgets: &Map<String, Value>) -> Result<String> {
+    /// Queues `code` in the context.
+    pub async fn execute(&self, caller: &Caller, cluster_id: &str, context_id: &str, language: &str, code: &str) -> Result<String> {
         let language = check_language(if language.is_empty() { "python" } else { language })?;
+        let spec = CommandSpec { language: language.to_string(), code: code.to_string(), ..CommandSpec::default() };
+        self.execute_spec(caller, cluster_id, context_id, &spec).await.map(|(_, command_id)| command_id)
+    }
+
+    async fn execute_spec(&self, caller: &Caller, cluster_id: &str, context_id: &str, spec: &CommandSpec) -> Result<(Arc<driver::Driver>, String)> {
         let driver = self.attach(caller, "commands.execute", cluster_id).await?;
         self.own_context(caller, cluster_id, context_id).await?;
         let command_id = crate::ids::random_hex(16);
         let token = self.oauth.delegated_token(caller.id(), caller.name(), COMMAND_TOKEN_SECONDS)?;
-        driver.execute(&command_id, context_id, language, code, &token, widgets).map_err(Error::invalid)?;
+        driver.execute(&command_id, context_id, spec, &token).map_err(Error::invalid)?;
         self.touch(cluster_id).await?;
         // Activity lasts until the command is done, so a long command is not "idle".
         let clusters = self.clone();
-        let (cluster, command) = (cluster_id.to_string(), command_id.clone());
+        let (cluster, command, waiting) = (cluster_id.to_string(), command_id.clone(), driver.clone());
         tokio::spawn(async move {
-            driver.wait(&command).await;
+            waiting.wait(&command).await;
             let _ = clusters.touch(&cluster).await;
         });
-        Ok(command_id)
+        Ok((driver, command_id))
     }
 
-    async fn command_state(&self, caller: &Caller, action: &str, cluster_id: &str, context_id: &str, command_id: &str) -> Result<(std::sync::Arc<driver::Driver>, CommandState)> {
+    async fn command_state(&self, caller: &Caller, action: &str, cluster_id: &str, context_id: &str, command_id: &str) -> Result<(Arc<driver::Driver>, CommandState)> {
         let command_id = required("commandId", command_id)?;
         let driver = self.attach(caller, action, cluster_id).await?;
         self.own_context(caller, cluster_id, context_id).await?;
@@ -137,15 +146,54 @@ impl Clusters {
         driver.cancel(command_id).map_err(Error::invalid)
     }
 
-    /// Runs `code` in a fresh context and waits for it, for callers that run code to
-    /// completion (job tasks); the context is destroyed afterwards.
-    pub async fn run_to_completion(&self, caller: &Caller, cluster_id: &str, language: &str, code: &str, widgets: &Map<String, Value>) -> Result<CommandStatus> {
-        let context_id = self.create_context(caller, cluster_id, language).await?;
-        let command_id = self.execute(caller, cluster_id, &context_id, language, code, widgets).await?;
-        let driver = self.attach(caller, "commands.status", cluster_id).await?;
-        let state = driver.wait(&command_id).await;
+    /// Runs a command in a fresh context of its own and waits for it (job tasks). `cancel`
+    /// turning true, or `timeout` passing, cancels the command; the context is destroyed
+    /// afterwards.
+    pub async fn run_to_completion(&self, caller: &Caller, cluster_id: &str, spec: &CommandSpec, mut cancel: watch::Receiver<bool>, timeout: Option<Duration>) -> Result<CommandOutcome> {
+        let context_id = self.create_context(caller, cluster_id, &spec.language).await?;
+        let started = self.execute_spec(caller, cluster_id, &context_id, spec).await;
+        let (driver, command_id) = match started {
+            Ok(started) => started,
+            Err(error) => {
+                let _ = self.destroy_context(caller, cluster_id, &context_id).await;
+                return Err(error);
+            }
+        };
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let mut timed_out = false;
+        let state = loop {
+            let sleep_until_deadline = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                state = driver.wait(&command_id) => break state,
+                changed = cancel.changed() => {
+                    if changed.is_err() || *cancel.borrow() {
+                        let _ = driver.cancel(&command_id);
+                        break driver.wait(&command_id).await;
+                    }
+                }
+                _ = sleep_until_deadline, if !timed_out => {
+                    timed_out = true;
+                    let _ = driver.cancel(&command_id);
+                    break driver.wait(&command_id).await;
+                }
+            }
+        };
         let _ = self.destroy_context(caller, cluster_id, &context_id).await;
         let state = state.ok_or_else(|| Error::internal(format!("command {command_id} was lost")))?;
-        Ok(CommandStatus { id: command_id, status: state.status, results: state.results, exit_value: state.exit_value })
+        Ok(CommandOutcome { status: state.status, results: state.results, exit_value: state.exit_value, timed_out })
     }
+}
+
+/// How a job command ended.
+#[derive(Debug, Clone)]
+pub struct CommandOutcome {
+    pub status: &'static str,
+    pub results: Option<Value>,
+    pub exit_value: Option<String>,
+    pub timed_out: bool,
 }

@@ -5,8 +5,8 @@
 //! stdout and stderr are the cluster's driver log.
 //!
 //! Commands carry a short-lived token of the caller, so code on the cluster calls back into
-//! Kiln (`spark.sql`, `dbutils`) with exactly the caller's rights. Kiln's own environment
-//! (`KILN_*`, `DATABRICKS_*`) is not passed on.
+//! Kiln (`spark.sql`, `dbutils`) with exactly the caller's rights. The driver runs in the
+//! [`Sandbox`]: it cannot read the data directory and inherits nothing of Kiln's environment.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
+
+use crate::sandbox::Sandbox;
 
 /// How long a new driver may take to connect and say hello.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -34,14 +36,28 @@ pub const FINISHED: &str = "Finished";
 pub const CANCELLED: &str = "Cancelled";
 pub const ERROR: &str = "Error";
 
-/// How drivers are started: the interpreter, where the runtime package is, where sockets
-/// and logs go, and the URL code on the cluster reaches Kiln at.
+/// How drivers are started: the interpreter, the sandbox, where logs go, and the URL code
+/// on the cluster reaches Kiln at.
 #[derive(Debug, Clone)]
 pub struct Launcher {
     pub python: String,
-    pub runtime_dir: PathBuf,
+    pub sandbox: Sandbox,
+    /// `<data>/clusters`: each cluster's `driver.log`.
     pub clusters_dir: PathBuf,
     pub host_url: String,
+}
+
+/// What a command runs: `code` in `language`, or a notebook's `cells` one after another;
+/// `widgets` are parameter values, `argv` the script arguments, `task` the job task it is.
+#[derive(Debug, Clone, Default)]
+pub struct CommandSpec {
+    pub language: String,
+    pub code: String,
+    /// `(language, code)` of each cell.
+    pub cells: Vec<(String, String)>,
+    pub widgets: serde_json::Map<String, Value>,
+    pub argv: Option<Vec<String>>,
+    pub task: Option<Value>,
 }
 
 /// One command as the driver reports it.
@@ -87,26 +103,26 @@ impl Launcher {
     /// the cluster's termination reason, with the end of the driver log.
     pub async fn launch(&self, cluster_id: &str, env: &[(String, String)]) -> Result<Arc<Driver>, String> {
         let cluster_dir = self.clusters_dir.join(cluster_id);
-        let work_dir = cluster_dir.join("work");
-        std::fs::create_dir_all(&work_dir).map_err(|e| format!("cannot create {}: {e}", work_dir.display()))?;
+        std::fs::create_dir_all(&cluster_dir).map_err(|e| format!("cannot create {}: {e}", cluster_dir.display()))?;
         let log_path = cluster_dir.join("driver.log");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(|e| format!("cannot open the driver log: {e}"))?;
         let log_err = log.try_clone().map_err(|e| format!("cannot open the driver log: {e}"))?;
-        let socket_dir = private_socket_dir(&self.clusters_dir)?;
-        let socket_path = socket_dir.join("driver.sock");
+        // Outside the data directory, which the sandbox hides: the runtime, the socket and
+        // the working directory.
+        let scratch = Scratch::create()?;
+        let work_dir = scratch.path.join("work");
+        std::fs::create_dir_all(&work_dir).map_err(|e| format!("cannot create {}: {e}", work_dir.display()))?;
+        let runtime_dir = scratch.path.join("runtime");
+        super::runtime::write_package(&runtime_dir).map_err(|e| e.message)?;
+        let socket_path = scratch.path.join("driver.sock");
         let listener = UnixListener::bind(&socket_path).map_err(|e| format!("cannot listen on {}: {e}", socket_path.display()))?;
         let nonce = crate::ids::random_hex(16);
 
-        let mut command = tokio::process::Command::new(&self.python);
-        command.args(["-u", "-m", "kiln_runtime.driver"]).current_dir(&work_dir).stdin(Stdio::null()).stdout(Stdio::from(log)).stderr(Stdio::from(log_err)).kill_on_drop(true);
-        for (name, _) in std::env::vars_os().filter_map(|(name, value)| Some((name.into_string().ok()?, value))) {
-            if name.starts_with("KILN_") || name.starts_with("DATABRICKS_") || name == "PYTHONPATH" {
-                command.env_remove(&name);
-            }
-        }
+        let mut command = self.sandbox.command(&self.python, &["-u", "-m", "kiln_runtime.driver"]);
+        command.current_dir(&work_dir).stdin(Stdio::null()).stdout(Stdio::from(log)).stderr(Stdio::from(log_err)).kill_on_drop(true);
         command.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         command
-            .env("PYTHONPATH", &self.runtime_dir)
+            .env("PYTHONPATH", &runtime_dir)
             .env("KILN_DRIVER_SOCKET", &socket_path)
             .env("KILN_DRIVER_NONCE", &nonce)
             .env("KILN_HOST", &self.host_url)
@@ -116,13 +132,12 @@ impl Launcher {
         let accepted = tokio::select! {
             accepted = tokio::time::timeout(START_TIMEOUT, listener.accept()) => accepted,
             status = child.wait() => {
-                let _ = std::fs::remove_dir_all(&socket_dir);
                 let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
                 return Err(format!("the driver exited before it started ({status}): {}", log_tail(&log_path)));
             }
         };
         // The socket has served its purpose; no one else may connect.
-        let _ = std::fs::remove_dir_all(&socket_dir);
+        let _ = std::fs::remove_file(&socket_path);
         let (stream, _) = match accepted {
             Ok(Ok(connection)) => connection,
             Ok(Err(error)) => return Err(format!("the driver could not connect: {error}")),
@@ -172,6 +187,8 @@ impl Launcher {
             });
         }
         tokio::spawn(async move {
+            // The scratch directory goes when the driver does.
+            let _scratch = scratch;
             tokio::select! {
                 _ = child.wait() => {}
                 _ = kill_rx => {
@@ -185,20 +202,31 @@ impl Launcher {
     }
 }
 
-/// A fresh directory only this user can enter, for the driver's socket. Unix socket paths are
-/// short (about 100 bytes), so a long data directory falls back to the system's temp dir.
-fn private_socket_dir(clusters_dir: &Path) -> Result<PathBuf, String> {
-    let name = format!("run-{}", crate::ids::random_hex(6));
-    let preferred = clusters_dir.join(&name);
-    let dir = if preferred.as_os_str().len() + "/driver.sock".len() < 100 { preferred } else { std::env::temp_dir().join(format!("kiln-{name}")) };
-    let mut builder = std::fs::DirBuilder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
+/// A fresh directory under the system's temp dir that only this user can enter, removed
+/// when dropped.
+#[derive(Debug)]
+struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    fn create() -> Result<Scratch, String> {
+        let path = std::env::temp_dir().join(format!("kiln-driver-{}", crate::ids::random_hex(8)));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        Ok(Scratch { path })
     }
-    builder.recursive(true).create(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    Ok(dir)
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 fn log_tail(path: &Path) -> String {
@@ -257,15 +285,27 @@ impl Driver {
     }
 
     /// Queues a command; `token` is the caller's delegated credential.
-    pub fn execute(&self, command_id: &str, context_id: &str, language: &str, code: &str, token: &str, widgets: &serde_json::Map<String, Value>) -> Result<(), String> {
+    pub fn execute(&self, command_id: &str, context_id: &str, spec: &CommandSpec, token: &str) -> Result<(), String> {
         lock(&self.commands).by_id.insert(
             command_id.to_string(),
             CommandState { context_id: context_id.to_string(), status: QUEUED, results: None, exit_value: None, finished_order: None },
         );
-        let sent = self.send(json!({
-            "op": "execute", "command_id": command_id, "context_id": context_id, "language": language,
-            "code": code, "token": token, "widgets": widgets,
-        }));
+        let mut message = json!({
+            "op": "execute", "command_id": command_id, "context_id": context_id, "language": spec.language,
+            "token": token, "widgets": spec.widgets,
+        });
+        if spec.cells.is_empty() {
+            message["code"] = json!(spec.code);
+        } else {
+            message["cells"] = spec.cells.iter().map(|(language, code)| json!({"language": language, "code": code})).collect();
+        }
+        if let Some(argv) = &spec.argv {
+            message["argv"] = json!(argv);
+        }
+        if let Some(task) = &spec.task {
+            message["task"] = task.clone();
+        }
+        let sent = self.send(message);
         if sent.is_err() {
             lock(&self.commands).by_id.remove(command_id);
         }

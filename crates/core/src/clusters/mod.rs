@@ -148,6 +148,17 @@ impl Clusters {
         // authz
         self.authz.require_entitlement(caller, "clusters.create", "allow-cluster-create").await?;
         // business logic
+        self.create_with_source(caller, spec, "API").await
+    }
+
+    /// A cluster for one job run (`new_cluster`, `job_clusters`), owned by the principal the
+    /// run executes as; job clusters need no cluster-creation entitlement, as on Databricks.
+    pub async fn create_for_job(&self, run_as: &Caller, body: &Value) -> Result<String> {
+        let spec = spec::validate(body)?;
+        self.create_with_source(run_as, spec, "JOB").await
+    }
+
+    async fn create_with_source(&self, caller: &Caller, spec: Map<String, Value>, source: &str) -> Result<String> {
         let cluster_id = new_cluster_id();
         let now = now_ms();
         let record = ClusterRecord {
@@ -156,7 +167,7 @@ impl Clusters {
             state_message: "Starting the driver".to_string(),
             spec: Value::Object(spec),
             creator_name: caller.name().to_string(),
-            cluster_source: "API".to_string(),
+            cluster_source: source.to_string(),
             pinned: false,
             created_at_ms: now,
             start_time_ms: now,
@@ -256,6 +267,31 @@ impl Clusters {
             }
         });
         Ok(())
+    }
+
+    /// Waits until the cluster runs (starting it if it is terminated and the caller may
+    /// restart it); fails with the termination reason if it cannot start.
+    pub async fn ensure_running(&self, caller: &Caller, cluster_id: &str) -> Result<()> {
+        let record = self.authorized(caller, "clusters.attach", cluster_id, "CAN_ATTACH_TO").await?;
+        if record.state == TERMINATED {
+            self.start(caller, cluster_id).await?;
+        }
+        loop {
+            let record = self.load(cluster_id).await?;
+            match record.state.as_str() {
+                RUNNING => return Ok(()),
+                TERMINATED => {
+                    let reason = record.termination_reason.as_ref().and_then(|r| r.get("code")).and_then(Value::as_str).unwrap_or("UNKNOWN").to_string();
+                    return Err(Error::invalid(format!("Cluster {cluster_id} terminated ({reason}) {}", record.state_message).trim_end().to_string()));
+                }
+                _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    /// Terminates a job's cluster when its run ends.
+    pub async fn terminate_for_job(&self, cluster_id: &str) -> Result<()> {
+        self.terminate_with(cluster_id, termination_reason("JOB_FINISHED", "SUCCESS", json!({}))).await
     }
 
     pub async fn get(&self, caller: &Caller, cluster_id: &str) -> Result<Value> {
@@ -533,7 +569,7 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(kiln_store_sqlite::SqliteStore::open(":memory:").await.expect("store"));
         let authz = Authz::new(Arc::new(AclPolicy::new(store.clone())), store.clone(), AuditLog::start(store.clone()));
         let oauth = OAuthService::new(store.clone(), authz.clone(), b"test signing key");
-        let launcher = Launcher { python: "python3".into(), runtime_dir: "/nonexistent".into(), clusters_dir: std::env::temp_dir(), host_url: "http://127.0.0.1:1".into() };
+        let launcher = Launcher { python: "python3".into(), sandbox: crate::sandbox::Sandbox::none(), clusters_dir: std::env::temp_dir(), host_url: "http://127.0.0.1:1".into() };
         (Clusters::new(store.clone(), authz, oauth, launcher), store)
     }
 

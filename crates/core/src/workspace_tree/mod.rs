@@ -441,6 +441,18 @@ impl WorkspaceTree {
         self.notebook_of(object).await
     }
 
+    /// A workspace file's bytes, for a caller who may read it (a job's Python or SQL file).
+    pub async fn read_file(&self, caller: &Caller, path: &str) -> Result<Vec<u8>> {
+        let path = normalize("path", path)?;
+        let object = self.existing(&path).await?;
+        self.require(caller, "workspace.readFile", &object, "CAN_READ").await?;
+        match object.kind {
+            WorkspaceObjectKind::File => self.read_bytes(&object).await,
+            WorkspaceObjectKind::Notebook => Ok(self.notebook_of(object).await?.source.into_bytes()),
+            WorkspaceObjectKind::Directory => Err(Error::invalid(format!("{path} is a folder, not a file"))),
+        }
+    }
+
     pub async fn delete(&self, caller: &Caller, path: &str, recursive: bool) -> Result<()> {
         let path = normalize("path", path)?;
         let object = self.existing(&path).await?;

@@ -69,8 +69,7 @@ async fn destroy_context(State(state): State<AppState>, CallerExtractor(caller):
 
 async fn execute(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, bytes: Bytes) -> Reply<Created> {
     let request: ExecuteRequest = body(&bytes)?;
-    let no_widgets = serde_json::Map::new();
-    let id = state.clusters.execute(&caller, &request.cluster_id, &request.context_id, &request.language, &request.command, &no_widgets).await?;
+    let id = state.clusters.execute(&caller, &request.cluster_id, &request.context_id, &request.language, &request.command).await?;
     Ok(Json(Created { id }))
 }
 

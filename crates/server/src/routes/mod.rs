@@ -7,6 +7,7 @@ mod clusters;
 mod commands;
 mod dbfs;
 mod files;
+mod jobs;
 mod oauth;
 mod permissions;
 mod scim;
@@ -52,6 +53,7 @@ pub fn router_without_layers() -> Router<AppState> {
         .merge(workspace::routes())
         .merge(clusters::routes())
         .merge(commands::routes())
+        .merge(jobs::routes())
 }
 
 /// The layers every route gets: the fallback, rate limits, request context and audit, body
