@@ -270,3 +270,48 @@ def test_kiln_jobs_cli_triggers_and_polls(server, admin, folder, cluster_id, kil
     failed = subprocess.run([kiln_bin, "jobs", "submit", "--json", "-", "--wait", "--quiet"], input=failing, env=env, capture_output=True, text=True, timeout=60)
     assert failed.returncode == 1 and "ValueError: nope" in failed.stdout
     admin.jobs.delete(job.job_id)
+
+
+def test_webhook_notifications_on_start_and_success(admin, folder, cluster_id):
+    import http.server
+    import threading
+
+    from databricks.sdk.service import settings
+
+    received = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.headers.get("Authorization"), json.loads(body)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{hook.server_address[1]}/hook?token=shh"
+    destination = admin.notification_destinations.create(
+        display_name=unique("hook"), config=settings.Config(generic_webhook=settings.GenericWebhookConfig(url=url, username="kiln", password="pw"))
+    )
+    try:
+        shown = admin.notification_destinations.get(destination.id)
+        assert shown.config.generic_webhook.url_set and not shown.config.generic_webhook.url, "the address is never shown again"
+        assert destination.id in {d.id for d in admin.notification_destinations.list()}
+        path = notebook(admin, f"{folder}/hooked", "dbutils.notebook.exit('ok')")
+        hooks = jobs.WebhookNotifications(on_start=[jobs.Webhook(id=destination.id)], on_success=[jobs.Webhook(id=destination.id)])
+        job = admin.jobs.create(name=unique("hooked"), webhook_notifications=hooks, tasks=[notebook_task("a", path, cluster_id)])
+        run = admin.jobs.run_now_and_wait(job.job_id)
+        deadline = time.time() + 10
+        while len(received) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        events = sorted(payload["event_type"] for _, payload in received)
+        assert events == ["jobs.on_start", "jobs.on_success"]
+        assert all(payload["run"]["run_id"] == run.run_id and payload["job"]["job_id"] == job.job_id for _, payload in received)
+        assert all(auth == "Basic a2lsbjpwdw==" for auth, _ in received), "basic auth kiln:pw"
+        admin.jobs.delete(job.job_id)
+    finally:
+        admin.notification_destinations.delete(destination.id)
+        hook.shutdown()

@@ -11,6 +11,7 @@ pub mod error;
 pub mod files;
 pub mod ids;
 pub mod jobs;
+pub mod notifications;
 pub mod principal;
 pub mod sandbox;
 pub mod secrets;

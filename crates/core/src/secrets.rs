@@ -210,24 +210,30 @@ impl SecretsService {
         principal.map(|p| p.id).ok_or_else(|| Error::not_found(format!("Principal {name} does not exist.")))
     }
 
-    fn seal(&self, scope: &str, key: &str, mut plain: Vec<u8>) -> Result<(Vec<u8>, Vec<u8>)> {
+    fn seal(&self, scope: &str, key: &str, plain: Vec<u8>) -> Result<(Vec<u8>, Vec<u8>)> {
+        self.seal_with(&format!("{scope}\0{key}"), plain)
+    }
+
+    /// Encrypts `plain` bound to `context` (which must be given again to decrypt); for
+    /// other values Kiln keeps secret, such as webhook addresses.
+    pub fn seal_with(&self, context: &str, mut plain: Vec<u8>) -> Result<(Vec<u8>, Vec<u8>)> {
         let mut nonce = [0_u8; NONCE_LEN];
         SystemRandom::new().fill(&mut nonce).map_err(|_| Error::internal("no randomness for a nonce"))?;
-        let aad = format!("{scope}\0{key}");
         self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad.as_bytes()), &mut plain)
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), &mut plain)
             .map_err(|_| Error::internal("encrypting a secret failed"))?;
         Ok((nonce.to_vec(), plain))
     }
 
-    fn open(&self, record: &SecretRecord) -> Result<Vec<u8>> {
-        let nonce = Nonce::try_assume_unique_for_key(&record.nonce).map_err(|_| Error::internal("a stored secret has a bad nonce"))?;
-        let aad = format!("{}\0{}", record.scope, record.key);
-        let mut sealed = record.ciphertext.clone();
-        let plain = self
-            .key
-            .open_in_place(nonce, Aad::from(aad.as_bytes()), &mut sealed)
-            .map_err(|_| Error::internal(format!("secret {} in scope {} cannot be decrypted with this workspace's key", record.key, record.scope)))?;
+    pub fn open_with(&self, context: &str, nonce: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| Error::internal("a stored secret has a bad nonce"))?;
+        let mut sealed = sealed.to_vec();
+        let plain = self.key.open_in_place(nonce, Aad::from(context.as_bytes()), &mut sealed).map_err(|_| Error::internal(format!("{context} cannot be decrypted with this workspace's key")))?;
         Ok(plain.to_vec())
+    }
+
+    fn open(&self, record: &SecretRecord) -> Result<Vec<u8>> {
+        self.open_with(&format!("{}\0{}", record.scope, record.key), &record.nonce, &record.ciphertext)
+            .map_err(|_| Error::internal(format!("secret {} in scope {} cannot be decrypted with this workspace's key", record.key, record.scope)))
     }
 }

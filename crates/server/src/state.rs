@@ -4,6 +4,7 @@ use std::sync::Arc;
 use kiln_core::audit::AuditLog;
 use kiln_core::clusters::Clusters;
 use kiln_core::jobs::Jobs;
+use kiln_core::notifications::NotificationDestinations;
 use kiln_core::clusters::driver::Launcher;
 use kiln_core::sandbox::Sandbox;
 use kiln_core::authn::Authenticator;
@@ -66,6 +67,7 @@ pub struct Services {
     pub workspace_tree: WorkspaceTree,
     pub clusters: Clusters,
     pub jobs: Jobs,
+    pub notifications: NotificationDestinations,
     /// Runs `spark.sql` from cluster drivers, on [`Services::cluster_pool`].
     pub cluster_sql: Executor,
     pub cluster_pool: ExecutionPool,
@@ -101,10 +103,12 @@ impl AppState {
         let files = Files::new(uc.clone());
         let dbfs = Dbfs::open(data_dir.join("dbfs"))?;
         let task_sql = Arc::new(kiln_engine::cluster_sql::WarehouseTaskSql { warehouses: warehouses.clone(), executor: Executor::new(uc.clone(), authenticator.clone()) });
-        let jobs = Jobs::new(store.clone(), authz.clone(), authenticator.clone(), clusters.clone(), workspace_tree.clone(), files.clone(), dbfs.clone(), task_sql, launcher_host.clone());
+        let secrets = Arc::new(SecretsService::new(store.clone(), authz.clone(), &load_secrets_key(data_dir)?)?);
+        let notifications = NotificationDestinations::new(store.clone(), authz.clone(), secrets.clone());
+        let jobs = Jobs::new(store.clone(), authz.clone(), authenticator.clone(), clusters.clone(), workspace_tree.clone(), files.clone(), dbfs.clone(), task_sql, launcher_host.clone())
+            .with_notifications(notifications.clone());
         jobs.recover().await?;
         let cluster_pool = ExecutionPool::new(CLUSTER_SQL_CONCURRENCY, CLUSTER_SQL_MEMORY_BYTES, &data_dir.join("spill")).map_err(Error::internal)?;
-        let secrets = Arc::new(SecretsService::new(store.clone(), authz.clone(), &load_secrets_key(data_dir)?)?);
         Ok(AppState(Arc::new(Services {
             files,
             secrets,
@@ -113,6 +117,7 @@ impl AppState {
             workspace_tree,
             clusters,
             jobs,
+            notifications,
             cluster_sql: Executor::new(uc.clone(), authenticator.clone()),
             cluster_pool,
             uc,

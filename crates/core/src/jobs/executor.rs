@@ -32,7 +32,7 @@ const UNLIMITED_RETRIES: i64 = 1000;
 /// What a run executes: its tasks and clusters, snapshotted when it starts.
 pub fn run_spec(settings: &Value) -> Value {
     let mut spec = Map::new();
-    for key in ["tasks", "job_clusters", "timeout_seconds", "parameters", "name"] {
+    for key in ["tasks", "job_clusters", "timeout_seconds", "parameters", "name", "webhook_notifications"] {
         if let Some(value) = settings.get(key).filter(|v| !v.is_null()) {
             spec.insert(key.to_string(), value.clone());
         }
@@ -197,6 +197,7 @@ pub(super) async fn execute_run(jobs: &Jobs, run_id: i64, rerun: Option<Vec<Stri
     run.life_cycle_state = runs::RUNNING.to_string();
     runs::doc_mut(&mut run).insert("execution_start_ms".to_string(), json!(now_ms()));
     jobs.store.update_run(&run).await?;
+    jobs.notify(&run, "on_start", None);
 
     let tasks = spec_tasks(&run);
     let mut latest = latest_attempts(&jobs.store.list_task_runs(run_id).await?);
@@ -318,6 +319,8 @@ pub(super) async fn execute_run(jobs: &Jobs, run_id: i64, rerun: Option<Vec<Stri
         run.end_time_ms = now;
     }
     jobs.store.update_run(&run).await?;
+    let event = if outcome.is_success() { "on_success" } else { "on_failure" };
+    jobs.notify(&run, event, Some(outcome.result_state));
     Ok(())
 }
 

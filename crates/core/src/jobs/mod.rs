@@ -25,6 +25,7 @@ use crate::clusters::Clusters;
 use crate::dbfs::Dbfs;
 use crate::error::{Error, ErrorCode, Result};
 use crate::files::Files;
+use crate::notifications::NotificationDestinations;
 use crate::principal::Caller;
 use crate::workspace_tree::WorkspaceTree;
 use runs::Outcome;
@@ -71,6 +72,7 @@ pub struct Jobs {
     active: Arc<Mutex<HashMap<i64, watch::Sender<bool>>>>,
     /// Serializes decisions about concurrency limits and queues.
     admission: Arc<tokio::sync::Mutex<()>>,
+    notifications: Option<NotificationDestinations>,
 }
 
 fn jobs_type() -> &'static ObjectType {
@@ -112,7 +114,25 @@ impl Jobs {
         sql: Arc<dyn TaskSql>,
         host_url: String,
     ) -> Jobs {
-        Jobs { store, authz, principals, clusters, workspace_tree, files, dbfs, sql, host_url: Arc::new(host_url), active: Arc::default(), admission: Arc::default() }
+        Jobs { store, authz, principals, clusters, workspace_tree, files, dbfs, sql, host_url: Arc::new(host_url), active: Arc::default(), admission: Arc::default(), notifications: None }
+    }
+
+    /// Sends `webhook_notifications` of runs to these destinations.
+    pub fn with_notifications(mut self, notifications: NotificationDestinations) -> Jobs {
+        self.notifications = Some(notifications);
+        self
+    }
+
+    /// Calls the run's webhooks for `event` (`on_start`, `on_success`, `on_failure`).
+    pub(crate) fn notify(&self, run: &RunRecord, event: &str, result_state: Option<&str>) {
+        let Some(notifications) = &self.notifications else { return };
+        let Some(ids) = run.doc.pointer(&format!("/spec/webhook_notifications/{event}")).and_then(Value::as_array) else { return };
+        let payload = json!({
+            "event_type": format!("jobs.{event}"),
+            "run": {"run_id": run.run_id, "result_state": result_state, "run_page_url": format!("{}/#job/{}/run/{}", self.host_url, run.job_id.unwrap_or(0), run.run_id)},
+            "job": {"job_id": run.job_id, "name": run.doc.get("run_name")},
+        });
+        notifications.notify(ids, payload);
     }
 
     async fn load_job(&self, job_id: i64) -> Result<JobRecord> {

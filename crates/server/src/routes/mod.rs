@@ -8,6 +8,7 @@ mod commands;
 mod dbfs;
 mod files;
 mod jobs;
+mod notifications;
 mod oauth;
 mod permissions;
 mod scim;
@@ -54,6 +55,7 @@ pub fn router_without_layers() -> Router<AppState> {
         .merge(clusters::routes())
         .merge(commands::routes())
         .merge(jobs::routes())
+        .merge(notifications::routes())
 }
 
 /// The layers every route gets: the fallback, rate limits, request context and audit, body
@@ -134,6 +136,7 @@ const PLANNED_ROUTE_PREFIXES: &[&str] = &[
     "/api/2.0/serving-endpoints",
     "/serving-endpoints/",
     "/api/2.0/mcp/",
+    "/api/2.0/notification-destinations",
 ];
 
 async fn unknown_route(method: Method, uri: axum::http::Uri) -> ApiError {
