@@ -66,8 +66,8 @@ def test_unknown_route_is_endpoint_not_found(admin):
 
 def test_known_but_unbuilt_route_is_not_implemented(admin):
     with pytest.raises(errors.NotImplemented) as caught:
-        next(iter(admin.jobs.list()), None)
-    assert "/api/2.2/jobs/list" in str(caught.value)
+        next(iter(admin.serving_endpoints.list()), None)
+    assert "/api/2.0/serving-endpoints" in str(caught.value)
 
 
 # --- 400 --------------------------------------------------------------------------------------

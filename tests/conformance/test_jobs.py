@@ -315,3 +315,24 @@ def test_webhook_notifications_on_start_and_success(admin, folder, cluster_id):
     finally:
         admin.notification_destinations.delete(destination.id)
         hook.shutdown()
+
+
+def test_sql_task_runs_a_saved_query(admin, non_admin):
+    from databricks.sdk.service import sql
+
+    warehouse = starter_warehouse_id(admin)
+    saved = admin.queries.create(query=sql.CreateQueryRequestQuery(display_name=unique("q"), query_text="SELECT current_catalog() AS c, current_schema() AS s", warehouse_id=warehouse, catalog="main", schema="information_schema"))
+    try:
+        assert admin.queries.get(saved.id).query_text.startswith("SELECT current_catalog()")
+        assert saved.id in {q.id for q in admin.queries.list()}
+        with pytest.raises(errors.NotFound):
+            non_admin.client.queries.get(saved.id)
+        admin.queries.update(saved.id, update_mask="description", query=sql.UpdateQueryRequestQuery(description="nations"))
+        assert admin.queries.get(saved.id).description == "nations"
+        run = admin.jobs.submit_and_wait(run_name="saved", tasks=[jobs.SubmitTask(task_key="q", sql_task=jobs.SqlTask(warehouse_id=warehouse, query=jobs.SqlTaskQuery(query_id=saved.id)))])
+        assert run.state.result_state == jobs.RunResultState.SUCCESS, run.tasks[0].state.state_message
+        output = admin.jobs.get_run_output(run.tasks[0].run_id)
+        assert output.sql_output.query_output.query_text.startswith("SELECT current_catalog()")
+        assert output.logs == "c\ts\nmain\tinformation_schema", "the query runs in its catalog and schema"
+    finally:
+        admin.queries.delete(saved.id)

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod jobs;
 pub mod notifications;
 pub mod principal;
+pub mod queries;
 pub mod sandbox;
 pub mod secrets;
 

@@ -78,10 +78,10 @@ pub struct WarehouseTaskSql {
 
 #[async_trait::async_trait]
 impl kiln_core::jobs::TaskSql for WarehouseTaskSql {
-    async fn run(&self, caller: &Caller, warehouse_id: &str, statement: &str, parameters: &[(String, String)]) -> kiln_core::Result<kiln_core::jobs::SqlRows> {
+    async fn run(&self, caller: &Caller, warehouse_id: &str, statement: &str, parameters: &[(String, String)], catalog: Option<&str>, schema: Option<&str>) -> kiln_core::Result<kiln_core::jobs::SqlRows> {
         let pool = self.warehouses.pool_for_statement(caller, warehouse_id).await?;
         let parameters = parameters.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
-        let result = run(&self.executor, caller, &pool, statement, "main", "default", parameters)
+        let result = run(&self.executor, caller, &pool, statement, catalog.unwrap_or("main"), schema.unwrap_or("default"), parameters)
             .await
             .map_err(|e| kiln_core::Error::new(kiln_core::ErrorCode::Specific(400, e.error_code), e.message))?;
         Ok(kiln_core::jobs::SqlRows { columns: result.columns.into_iter().map(|c| c.name).collect(), rows: result.rows })

@@ -5,6 +5,7 @@ use kiln_core::audit::AuditLog;
 use kiln_core::clusters::Clusters;
 use kiln_core::jobs::Jobs;
 use kiln_core::notifications::NotificationDestinations;
+use kiln_core::queries::SavedQueries;
 use kiln_core::clusters::driver::Launcher;
 use kiln_core::sandbox::Sandbox;
 use kiln_core::authn::Authenticator;
@@ -68,6 +69,7 @@ pub struct Services {
     pub clusters: Clusters,
     pub jobs: Jobs,
     pub notifications: NotificationDestinations,
+    pub queries: SavedQueries,
     /// Runs `spark.sql` from cluster drivers, on [`Services::cluster_pool`].
     pub cluster_sql: Executor,
     pub cluster_pool: ExecutionPool,
@@ -118,6 +120,7 @@ impl AppState {
             clusters,
             jobs,
             notifications,
+            queries: SavedQueries::new(store.clone()),
             cluster_sql: Executor::new(uc.clone(), authenticator.clone()),
             cluster_pool,
             uc,

@@ -105,10 +105,10 @@ async fn unknown_and_planned_routes_are_told_apart() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error_code"], "ENDPOINT_NOT_FOUND");
     assert_eq!(body["message"], "No API found for 'GET /api/2.0/definitely-not-a-route'");
-    let (status, _, body) = call(&app, "GET", "/api/2.1/jobs/list", Some(ADMIN_TOKEN)).await;
+    let (status, _, body) = call(&app, "GET", "/api/2.0/serving-endpoints", Some(ADMIN_TOKEN)).await;
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
     assert_eq!(body["error_code"], "NOT_IMPLEMENTED");
-    assert!(body["message"].as_str().expect("message").contains("/api/2.1/jobs/list"));
+    assert!(body["message"].as_str().expect("message").contains("/api/2.0/serving-endpoints"));
 }
 
 mod tokens {

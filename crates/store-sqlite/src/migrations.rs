@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "secret scopes and secrets", include_str!("../migrations/0004_secrets.sql")),
     (5, "workspace tree and clusters", include_str!("../migrations/0005_workspace_and_clusters.sql")),
     (6, "jobs and runs", include_str!("../migrations/0006_jobs.sql")),
+    (7, "saved sql queries", include_str!("../migrations/0007_saved_queries.sql")),
 ];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> StoreResult<()> {

@@ -1,7 +1,7 @@
-//! SQL warehouses and query history.
+//! SQL warehouses, query history and saved queries.
 
 use async_trait::async_trait;
-use kiln_store::{QueryFilter, QueryRecord, SqlStore, StoreError, StoreResult, WarehouseRecord};
+use kiln_store::{QueryFilter, QueryRecord, SavedQueryRecord, SqlStore, StoreError, StoreResult, WarehouseRecord};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -155,4 +155,57 @@ impl SqlStore for SqliteStore {
             .map_err(backend)?;
         rows.iter().map(query_from_row).collect()
     }
+
+    async fn insert_saved_query(&self, query: &SavedQueryRecord) -> StoreResult<()> {
+        sqlx::query("INSERT INTO saved_queries (id, owner_name, spec, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)")
+            .bind(&query.id)
+            .bind(&query.owner_name)
+            .bind(to_json(&query.spec))
+            .bind(query.created_ms)
+            .bind(query.updated_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| write_error(e, &format!("query {}", query.id)))?;
+        Ok(())
+    }
+
+    async fn get_saved_query(&self, id: &str) -> StoreResult<Option<SavedQueryRecord>> {
+        let row = sqlx::query("SELECT * FROM saved_queries WHERE id = ?").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        row.as_ref().map(saved_query_from_row).transpose()
+    }
+
+    async fn list_saved_queries(&self) -> StoreResult<Vec<SavedQueryRecord>> {
+        let rows = sqlx::query("SELECT * FROM saved_queries ORDER BY created_ms, id").fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(saved_query_from_row).collect()
+    }
+
+    async fn update_saved_query(&self, query: &SavedQueryRecord) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE saved_queries SET owner_name = ?, spec = ?, updated_ms = ? WHERE id = ?")
+            .bind(&query.owner_name)
+            .bind(to_json(&query.spec))
+            .bind(query.updated_ms)
+            .bind(&query.id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("query {}", query.id)));
+        }
+        Ok(())
+    }
+
+    async fn delete_saved_query(&self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM saved_queries WHERE id = ?").bind(id).execute(&self.pool).await.map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+fn saved_query_from_row(row: &SqliteRow) -> StoreResult<SavedQueryRecord> {
+    Ok(SavedQueryRecord {
+        id: row.try_get("id").map_err(backend)?,
+        owner_name: row.try_get("owner_name").map_err(backend)?,
+        spec: from_json(row.try_get("spec").map_err(backend)?)?,
+        created_ms: row.try_get("created_ms").map_err(backend)?,
+        updated_ms: row.try_get("updated_ms").map_err(backend)?,
+    })
 }

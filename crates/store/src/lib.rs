@@ -230,6 +230,14 @@ pub trait SqlStore: Send + Sync {
     async fn upsert_queries(&self, queries: &[QueryRecord]) -> StoreResult<()>;
     /// Matching queries, newest start first, skipping `offset`, at most `limit`.
     async fn list_queries(&self, filter: &QueryFilter, offset: usize, limit: usize) -> StoreResult<Vec<QueryRecord>>;
+
+    async fn insert_saved_query(&self, query: &SavedQueryRecord) -> StoreResult<()>;
+    async fn get_saved_query(&self, id: &str) -> StoreResult<Option<SavedQueryRecord>>;
+    /// All saved queries, oldest first.
+    async fn list_saved_queries(&self) -> StoreResult<Vec<SavedQueryRecord>>;
+    async fn update_saved_query(&self, query: &SavedQueryRecord) -> StoreResult<()>;
+    /// Returns false when the query did not exist.
+    async fn delete_saved_query(&self, id: &str) -> StoreResult<bool>;
 }
 
 /// Everything a Kiln node keeps in its metadata database.

@@ -416,3 +416,14 @@ pub struct RunFilter {
     pub start_time_from: Option<i64>,
     pub start_time_to: Option<i64>,
 }
+
+/// A saved Databricks SQL query (`/api/2.0/sql/queries`), runnable by `sql_task`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedQueryRecord {
+    pub id: String,
+    pub owner_name: String,
+    /// `display_name`, `query_text`, `warehouse_id`, `catalog`, `schema`, `description`, ...
+    pub spec: serde_json::Value,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}

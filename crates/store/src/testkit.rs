@@ -16,7 +16,8 @@ macro_rules! store_conformance_suite {
             settings_init_once, securables_tree_round_trip, securable_names_unique_per_parent_and_kind,
             deleting_a_securable_cascades, grants_change_idempotently, warehouses_round_trip,
             query_history_upserts_and_filters, secrets_round_trip_and_cascade, settings_put_and_clear,
-            workspace_tree_round_trip_and_subtree_delete, clusters_round_trip_and_events_page, jobs_runs_outputs_and_task_values);
+            workspace_tree_round_trip_and_subtree_delete, clusters_round_trip_and_events_page, jobs_runs_outputs_and_task_values,
+            saved_queries_round_trip);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -535,4 +536,17 @@ pub async fn jobs_runs_outputs_and_task_values(store: &dyn Store) {
     assert_eq!(store.get_task_value(101, "t103", "rows").await.expect("value"), None);
     assert!(store.delete_job(7).await.expect("delete job"));
     assert!(store.get_run(100).await.expect("get").is_some(), "runs outlive their job");
+}
+
+pub async fn saved_queries_round_trip(store: &dyn Store) {
+    let query = SavedQueryRecord { id: "q1".into(), owner_name: "ann".into(), spec: serde_json::json!({"display_name": "daily", "query_text": "SELECT 1"}), created_ms: 1, updated_ms: 1 };
+    store.insert_saved_query(&query).await.expect("insert");
+    assert!(matches!(store.insert_saved_query(&query).await, Err(StoreError::AlreadyExists(_))));
+    let changed = SavedQueryRecord { spec: serde_json::json!({"display_name": "daily", "query_text": "SELECT 2"}), updated_ms: 2, ..query.clone() };
+    store.update_saved_query(&changed).await.expect("update");
+    assert_eq!(store.get_saved_query("q1").await.expect("get"), Some(changed.clone()));
+    assert_eq!(store.list_saved_queries().await.expect("list"), vec![changed]);
+    assert!(store.delete_saved_query("q1").await.expect("delete"));
+    assert!(!store.delete_saved_query("q1").await.expect("delete again"));
+    assert!(matches!(store.update_saved_query(&query).await, Err(StoreError::NotFound(_))));
 }

@@ -653,7 +653,7 @@ async fn sql_notebook(context: &RunContext, warehouse_id: &str, cells: &[(String
         }
         statements.extend(split_statements(code));
     }
-    run_statements(context, warehouse_id, &statements, &parameters, json!({})).await
+    run_statements(context, warehouse_id, &statements, &parameters, Place::default(), json!({})).await
 }
 
 async fn python_task(context: &RunContext, task: &Value, record: &mut RunRecord, timeout: Option<Duration>) -> Result<TaskResult> {
@@ -702,18 +702,29 @@ async fn sql_task(context: &RunContext, task: &Value) -> Result<TaskResult> {
     let spec = &task["sql_task"];
     let warehouse_id = spec.get("warehouse_id").and_then(Value::as_str).unwrap_or_default();
     let parameters: Vec<(String, String)> = spec.get("parameters").and_then(Value::as_object).map(|ps| ps.iter().map(|(k, v)| (k.clone(), plain(v))).collect()).unwrap_or_default();
-    let Some(path) = spec.pointer("/file/path").and_then(Value::as_str) else {
-        return Err(Error::invalid("sql_task.query needs saved queries, which Kiln does not have; use sql_task.file"));
-    };
+    if let Some(query_id) = spec.pointer("/query/query_id").and_then(Value::as_str) {
+        let saved = context.jobs.queries.record(&context.caller, query_id).await?;
+        let text = saved.spec.get("query_text").and_then(Value::as_str).unwrap_or_default();
+        let place = Place { catalog: saved.spec.get("catalog").and_then(Value::as_str), schema: saved.spec.get("schema").and_then(Value::as_str) };
+        return run_statements(context, warehouse_id, &split_statements(text), &parameters, place, json!({"query_text": text})).await;
+    }
+    let path = spec.pointer("/file/path").and_then(Value::as_str).unwrap_or_default();
     let text = read_code_file(context, path).await?;
     let statements = split_statements(&text);
-    run_statements(context, warehouse_id, &statements, &parameters, json!({"file": {"path": path}})).await
+    run_statements(context, warehouse_id, &statements, &parameters, Place::default(), json!({"file": {"path": path}})).await
 }
 
-async fn run_statements(context: &RunContext, warehouse_id: &str, statements: &[String], parameters: &[(String, String)], query: Value) -> Result<TaskResult> {
+/// The catalog and schema statements run in; `None` for the defaults.
+#[derive(Debug, Clone, Copy, Default)]
+struct Place<'a> {
+    catalog: Option<&'a str>,
+    schema: Option<&'a str>,
+}
+
+async fn run_statements(context: &RunContext, warehouse_id: &str, statements: &[String], parameters: &[(String, String)], place: Place<'_>, query: Value) -> Result<TaskResult> {
     let mut last = super::SqlRows::default();
     for (index, statement) in statements.iter().enumerate() {
-        match context.jobs.sql.run(&context.caller, warehouse_id, statement, parameters).await {
+        match context.jobs.sql.run(&context.caller, warehouse_id, statement, parameters, place.catalog, place.schema).await {
             Ok(rows) => last = rows,
             Err(error) => {
                 let message = format!("statement {} failed: {}", index + 1, error.message);

@@ -27,6 +27,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::files::Files;
 use crate::notifications::NotificationDestinations;
 use crate::principal::Caller;
+use crate::queries::SavedQueries;
 use crate::workspace_tree::WorkspaceTree;
 use runs::Outcome;
 
@@ -36,8 +37,9 @@ pub const MAX_LIST_LIMIT: usize = 100;
 /// Runs SQL for `sql_task` and SQL notebooks on a warehouse; the engine implements it.
 #[async_trait]
 pub trait TaskSql: Send + Sync + std::fmt::Debug {
-    /// Runs one statement as `caller` on the warehouse; answers column names and rows.
-    async fn run(&self, caller: &Caller, warehouse_id: &str, statement: &str, parameters: &[(String, String)]) -> Result<SqlRows>;
+    /// Runs one statement as `caller` on the warehouse, in `catalog` and `schema` (else the
+    /// defaults); answers column names and rows.
+    async fn run(&self, caller: &Caller, warehouse_id: &str, statement: &str, parameters: &[(String, String)], catalog: Option<&str>, schema: Option<&str>) -> Result<SqlRows>;
 }
 
 #[derive(Debug, Clone, Default)]
@@ -73,6 +75,7 @@ pub struct Jobs {
     /// Serializes decisions about concurrency limits and queues.
     admission: Arc<tokio::sync::Mutex<()>>,
     notifications: Option<NotificationDestinations>,
+    queries: SavedQueries,
 }
 
 fn jobs_type() -> &'static ObjectType {
@@ -114,7 +117,7 @@ impl Jobs {
         sql: Arc<dyn TaskSql>,
         host_url: String,
     ) -> Jobs {
-        Jobs { store, authz, principals, clusters, workspace_tree, files, dbfs, sql, host_url: Arc::new(host_url), active: Arc::default(), admission: Arc::default(), notifications: None }
+        Jobs { store: store.clone(), authz, principals, clusters, workspace_tree, files, dbfs, sql, host_url: Arc::new(host_url), active: Arc::default(), admission: Arc::default(), notifications: None, queries: SavedQueries::new(store) }
     }
 
     /// Sends `webhook_notifications` of runs to these destinations.

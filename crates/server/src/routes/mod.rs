@@ -11,6 +11,7 @@ mod jobs;
 mod notifications;
 mod oauth;
 mod permissions;
+mod queries;
 mod scim;
 mod secrets;
 mod sql;
@@ -56,6 +57,7 @@ pub fn router_without_layers() -> Router<AppState> {
         .merge(commands::routes())
         .merge(jobs::routes())
         .merge(notifications::routes())
+        .merge(queries::routes())
 }
 
 /// The layers every route gets: the fallback, rate limits, request context and audit, body

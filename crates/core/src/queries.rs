@@ -1,0 +1,115 @@
+//! Saved Databricks SQL queries (`/api/2.0/sql/queries`): query text with its warehouse,
+//! catalog and schema, which a job's `sql_task.query` runs. A query is its owner's; admins
+//! reach all; others are told it does not exist.
+
+use std::sync::Arc;
+
+use kiln_store::{SavedQueryRecord, Store};
+use serde_json::{Map, Value, json};
+
+use crate::clock::{now_ms, rfc3339};
+use crate::error::{Error, Result};
+use crate::principal::Caller;
+
+/// Fields a query keeps as given.
+const FIELDS: &[&str] = &["display_name", "query_text", "warehouse_id", "catalog", "schema", "description", "tags", "parameters", "parent_path", "apply_auto_limit", "run_as_mode"];
+
+#[derive(Debug, Clone)]
+pub struct SavedQueries {
+    store: Arc<dyn Store>,
+}
+
+fn missing(id: &str) -> Error {
+    Error::not_found(format!("Query {id} does not exist."))
+}
+
+fn checked(fields: &Map<String, Value>) -> Result<()> {
+    for key in ["display_name", "query_text"] {
+        if !fields.get(key).and_then(Value::as_str).is_some_and(|v| !v.trim().is_empty()) {
+            return Err(Error::invalid(format!("query.{key} is required")));
+        }
+    }
+    for key in ["warehouse_id", "catalog", "schema", "description", "parent_path"] {
+        if fields.get(key).is_some_and(|v| !v.is_null() && !v.is_string()) {
+            return Err(Error::invalid(format!("query.{key} must be a string")));
+        }
+    }
+    Ok(())
+}
+
+impl SavedQueries {
+    pub fn new(store: Arc<dyn Store>) -> SavedQueries {
+        SavedQueries { store }
+    }
+
+    fn render(record: &SavedQueryRecord) -> Value {
+        let mut query = record.spec.as_object().cloned().unwrap_or_default();
+        query.insert("id".to_string(), json!(record.id));
+        query.insert("owner_user_name".to_string(), json!(record.owner_name));
+        query.insert("last_modifier_user_name".to_string(), json!(record.owner_name));
+        query.insert("create_time".to_string(), json!(rfc3339(record.created_ms)));
+        query.insert("update_time".to_string(), json!(rfc3339(record.updated_ms)));
+        query.insert("lifecycle_state".to_string(), json!("ACTIVE"));
+        query.entry("run_as_mode").or_insert(json!("OWNER"));
+        Value::Object(query)
+    }
+
+    pub async fn create(&self, caller: &Caller, query: &Value) -> Result<Value> {
+        let given = query.as_object().ok_or_else(|| Error::invalid("query must be an object"))?;
+        let spec: Map<String, Value> = FIELDS.iter().filter_map(|key| given.get(*key).map(|v| (key.to_string(), v.clone()))).collect();
+        checked(&spec)?;
+        let now = now_ms();
+        let record = SavedQueryRecord { id: uuid::Uuid::new_v4().to_string(), owner_name: caller.name().to_string(), spec: Value::Object(spec), created_ms: now, updated_ms: now };
+        self.store.insert_saved_query(&record).await?;
+        Ok(SavedQueries::render(&record))
+    }
+
+    /// The query, if the caller owns it or is an admin.
+    pub async fn record(&self, caller: &Caller, id: &str) -> Result<SavedQueryRecord> {
+        let record = self.store.get_saved_query(id).await?.ok_or_else(|| missing(id))?;
+        if record.owner_name != caller.name() && !caller.is_admin() {
+            return Err(missing(id));
+        }
+        Ok(record)
+    }
+
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<Value> {
+        Ok(SavedQueries::render(&self.record(caller, id).await?))
+    }
+
+    pub async fn list(&self, caller: &Caller) -> Result<Vec<Value>> {
+        let all = self.store.list_saved_queries().await?;
+        Ok(all.iter().filter(|q| caller.is_admin() || q.owner_name == caller.name()).map(SavedQueries::render).collect())
+    }
+
+    /// Changes the fields `update_mask` names (comma-separated; `*` for all given).
+    pub async fn update(&self, caller: &Caller, id: &str, update_mask: &str, query: &Value) -> Result<Value> {
+        let mut record = self.record(caller, id).await?;
+        let given = query.as_object().cloned().unwrap_or_default();
+        let fields: Vec<String> = if update_mask.trim() == "*" { given.keys().cloned().collect() } else { update_mask.split(',').map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect() };
+        if fields.is_empty() {
+            return Err(Error::invalid("update_mask must name the fields to change"));
+        }
+        let mut spec = record.spec.as_object().cloned().unwrap_or_default();
+        for field in fields {
+            if !FIELDS.contains(&field.as_str()) {
+                return Err(Error::invalid(format!("update_mask: '{field}' is not a field of a query")));
+            }
+            match given.get(&field) {
+                Some(value) => spec.insert(field, value.clone()),
+                None => spec.remove(&field),
+            };
+        }
+        checked(&spec)?;
+        record.spec = Value::Object(spec);
+        record.updated_ms = now_ms();
+        self.store.update_saved_query(&record).await?;
+        Ok(SavedQueries::render(&record))
+    }
+
+    pub async fn delete(&self, caller: &Caller, id: &str) -> Result<()> {
+        self.record(caller, id).await?;
+        self.store.delete_saved_query(id).await?;
+        Ok(())
+    }
+}
