@@ -258,6 +258,20 @@ def stop_kiln(server: KilnServer) -> list[str]:
     return problems
 
 
+def crash_and_restart(binary: str, server: KilnServer) -> KilnServer:
+    """SIGKILLs the server (a crash: nothing is flushed or shut down) and starts it again on
+    the same data directory, port and admin token."""
+    server.process.kill()
+    server.process.wait()
+    port = server.host.rsplit(":", 1)[1]
+    args = [binary, "serve", "--data-dir", str(server.log_dir / "data"), "--listen", f"127.0.0.1:{port}"]
+    with open(server.log_dir / "stdout.log", "ab") as stdout, open(server.log_dir / "stderr.log", "ab") as stderr:
+        process = subprocess.Popen(args, env=_child_env(server.admin_token, rate_limits_off=True, samples=False), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+    restarted = KilnServer(server.host, server.admin_token, process, server.log_dir)
+    _wait_until_ready(restarted)
+    return restarted
+
+
 RUNNING_SERVERS: list[KilnServer] = []
 
 
