@@ -5,15 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile="${1:-release}"; size_mib="${2:-1024}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kiln-target}"
-if [ "$profile" = release ]; then cargo build --release --bin kiln; else cargo build --bin kiln; fi
-bin="$CARGO_TARGET_DIR/$profile/kiln"
-data="$(mktemp -d)"; port=18383; host="http://127.0.0.1:$port"
-token="dapi$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-KILN_ADMIN_TOKEN="$token" KILN_RATE_LIMITS=off KILN_SAMPLES_SCALE=0 KILN_LOG=warn "$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" >/dev/null &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 100); do curl -sf "$host/.well-known/databricks-config" >/dev/null && break; sleep 0.1; done
+. scripts/bench-server.sh
+bench_start_server "$profile" 18383
 auth=(-H "Authorization: Bearer $token")
 warehouse="$(curl -sf "${auth[@]}" "$host/api/2.0/sql/warehouses" | python3 -c 'import json, sys; print(json.load(sys.stdin)["warehouses"][0]["id"])')"
 curl -sf "${auth[@]}" "$host/api/2.0/sql/statements" -d "{\"statement\": \"CREATE VOLUME main.default.bench\", \"warehouse_id\": \"$warehouse\", \"wait_timeout\": \"30s\"}" >/dev/null
