@@ -336,3 +336,24 @@ def test_sql_task_runs_a_saved_query(admin, non_admin):
         assert output.logs == "c\ts\nmain\tinformation_schema", "the query runs in its catalog and schema"
     finally:
         admin.queries.delete(saved.id)
+
+
+def test_runs_execute_as_run_as(admin, folder, cluster_id, non_admin):
+    """An admin sets run_as to a service principal: the code runs with its identity and its
+    rights, and it reaches its own run (task values) without any ACL on the job."""
+    admin.clusters.update_permissions(
+        cluster_id, access_control_list=[compute.ClusterAccessControlRequest(service_principal_name=non_admin.name, permission_level=compute.ClusterPermissionLevel.CAN_ATTACH_TO)]
+    )
+    who = notebook(admin, f"{folder}/who", "dbutils.jobs.taskValues.set('me', spark.sql('SELECT current_user() AS u').first().u)")
+    echo = notebook(admin, f"{folder}/echo", "dbutils.notebook.exit(dbutils.jobs.taskValues.get('who', 'me'))")
+    job = admin.jobs.create(
+        name=unique("run-as"),
+        run_as=jobs.JobRunAs(service_principal_name=non_admin.name),
+        tasks=[notebook_task("who", who, cluster_id), notebook_task("echo", echo, cluster_id, depends_on=[jobs.TaskDependency(task_key="who")])],
+    )
+    assert admin.jobs.get(job.job_id).run_as_user_name == non_admin.name
+    run = admin.jobs.run_now_and_wait(job.job_id)
+    assert run.state.result_state == jobs.RunResultState.SUCCESS, [(t.task_key, t.state.state_message) for t in run.tasks]
+    echo_run = next(t for t in run.tasks if t.task_key == "echo")
+    assert admin.jobs.get_run_output(echo_run.run_id).notebook_output.result == non_admin.name
+    admin.jobs.delete(job.job_id)

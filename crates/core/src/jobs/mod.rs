@@ -484,6 +484,10 @@ impl Jobs {
             Some(parent) => self.top_level(parent).await?,
             None => run.clone(),
         };
+        // The principal a run executes as reaches its own run (task values, notebook.run).
+        if top.doc.get("run_as").and_then(Value::as_str) == Some(caller.name()) && level != "CAN_MANAGE" {
+            return Ok(run);
+        }
         match top.job_id {
             Some(job_id) if self.store.get_job(job_id).await?.is_some() => {
                 self.authz.require_visible_permission(caller, action, &job_ref(job_id), level, run_missing(run_id)).await?;
