@@ -24,6 +24,15 @@ impl PageCursor {
         let offset = text.strip_prefix(PREFIX)?.parse().ok()?;
         Some(PageCursor { offset })
     }
+
+    /// Where a list request starts: its `page_token`, or the beginning when it has none (an
+    /// empty token counts as none, as clients send it).
+    pub fn from_token(page_token: Option<&str>) -> Result<PageCursor, String> {
+        match page_token.filter(|token| !token.is_empty()) {
+            Some(token) => PageCursor::decode(token).ok_or_else(|| "page_token is not a token this server issued".to_string()),
+            None => Ok(PageCursor { offset: 0 }),
+        }
+    }
 }
 
 /// Resolves a requested page size: `None` or `0` means the default (the UC flavour of the SDK
@@ -56,11 +65,10 @@ pub fn uc_page<T>(items: Vec<T>, max_results: Option<i64>, page_token: Option<&s
     if max_results.is_some_and(|n| n < 0) {
         return Err(format!("max_results must not be negative, got {}", max_results.unwrap_or_default()));
     }
-    let cursor = match page_token.filter(|token| !token.is_empty()) {
-        Some(token) => PageCursor::decode(token).ok_or_else(|| "page_token is not a token this server issued".to_string())?,
-        None if max_results.is_none() => return Ok((items, None)),
-        None => PageCursor { offset: 0 },
-    };
+    if page_token.is_none_or(str::is_empty) && max_results.is_none() {
+        return Ok((items, None));
+    }
+    let cursor = PageCursor::from_token(page_token)?;
     Ok(paginate(items, cursor, effective_page_size(max_results, default, max)))
 }
 

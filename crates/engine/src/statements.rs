@@ -426,10 +426,7 @@ impl Statements {
             Some(n) => n as usize,
         };
         self.history.flush().await;
-        let offset = match query.page_token.as_deref().filter(|t| !t.is_empty()) {
-            Some(token) => PageCursor::decode(token).ok_or_else(|| Error::invalid("page_token is not a token this server issued"))?.offset,
-            None => 0,
-        };
+        let offset = PageCursor::from_token(query.page_token.as_deref()).map_err(Error::invalid)?.offset;
         let filter = kiln_store::QueryFilter {
             statuses: query.statuses.clone(),
             user_ids: query.user_ids.clone(),

@@ -265,11 +265,8 @@ pub(super) async fn execute_run(jobs: &Jobs, run_id: i64, rerun: Option<Vec<Stri
                 (task_key(&task), outcome, branch)
             });
         }
+        // Nothing runs, so nothing more can start: every task has ended or been skipped.
         if running.is_empty() {
-            if outcomes.len() >= tasks.len() || started.len() >= tasks.len() {
-                break;
-            }
-            // Nothing runs and nothing can start: dependencies that never resolve.
             break;
         }
         let deadline = async {

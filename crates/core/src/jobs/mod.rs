@@ -99,9 +99,10 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Who a job runs as: `run_as.user_name` or `run_as.service_principal_name`, else the creator.
-fn run_as_name(settings: &Value, creator: &str) -> Option<String> {
-    let run_as = settings.get("run_as")?;
-    run_as.get("user_name").or_else(|| run_as.get("service_principal_name")).and_then(Value::as_str).map(str::to_string).or_else(|| Some(creator.to_string()))
+fn run_as_name(settings: &Value, creator: &str) -> String {
+    let run_as = settings.get("run_as");
+    let named = run_as.and_then(|r| r.get("user_name").or_else(|| r.get("service_principal_name"))).and_then(Value::as_str);
+    named.unwrap_or(creator).to_string()
 }
 
 impl Jobs {
@@ -151,7 +152,7 @@ impl Jobs {
 
     /// Checks `run_as` names a principal the caller may run as: themselves, or anyone for admins.
     async fn check_run_as(&self, caller: &Caller, settings: &Value) -> Result<String> {
-        let name = run_as_name(settings, caller.name()).unwrap_or_else(|| caller.name().to_string());
+        let name = run_as_name(settings, caller.name());
         let principal = self.store.find_principal_by_name(&name).await?.ok_or_else(|| Error::invalid(format!("run_as: {name} is not a user or service principal")))?;
         if principal.id != caller.id() && !caller.is_admin() {
             return Err(Error::denied(format!("{} may not set run_as to {name}: only workspace admins can run jobs as another principal", caller.name())));
@@ -351,10 +352,10 @@ impl Jobs {
     /// Stores a new run and starts it, unless its job is at `max_concurrent_runs`: then it
     /// waits QUEUED (with `queue.enabled`) or is SKIPPED.
     async fn admit(&self, mut record: RunRecord, settings: &Value) -> Result<()> {
-        let limit = settings.get("max_concurrent_runs").and_then(Value::as_i64).unwrap_or(1).max(0) as usize;
+        let limit = concurrency_limit(settings);
         let queue = settings.pointer("/queue/enabled").and_then(Value::as_bool).unwrap_or(false);
         let running = match record.job_id {
-            Some(job_id) => self.store.list_runs(&RunFilter { job_id: Some(job_id), active_only: true, ..Default::default() }, 0, 10_000).await?.iter().filter(|r| r.life_cycle_state != runs::QUEUED).count(),
+            Some(job_id) => started_runs(&self.active_runs(job_id).await?),
             None => 0,
         };
         let at_limit = record.job_id.is_some() && running >= limit;
@@ -377,6 +378,11 @@ impl Jobs {
         }
         self.launch(record.run_id, None);
         Ok(())
+    }
+
+    /// The job's runs that have not ended, newest first.
+    async fn active_runs(&self, job_id: i64) -> Result<Vec<RunRecord>> {
+        Ok(self.store.list_runs(&RunFilter { job_id: Some(job_id), active_only: true, ..Default::default() }, 0, 10_000).await?)
     }
 
     /// Starts executing a stored run in the background.
@@ -421,9 +427,9 @@ impl Jobs {
         let Some(job_id) = finished.job_id else { return Ok(()) };
         let Some(job) = self.store.get_job(job_id).await? else { return Ok(()) };
         let _admission = self.admission.lock().await;
-        let active = self.store.list_runs(&RunFilter { job_id: Some(job_id), active_only: true, ..Default::default() }, 0, 10_000).await?;
-        let limit = job.settings.get("max_concurrent_runs").and_then(Value::as_i64).unwrap_or(1).max(0) as usize;
-        let running = active.iter().filter(|r| r.life_cycle_state != runs::QUEUED).count();
+        let active = self.active_runs(job_id).await?;
+        let limit = concurrency_limit(&job.settings);
+        let running = started_runs(&active);
         // Oldest first: the list is newest first.
         for mut queued in active.into_iter().rev().filter(|r| r.life_cycle_state == runs::QUEUED).take(limit.saturating_sub(running)) {
             queued.life_cycle_state = runs::PENDING.to_string();
@@ -735,6 +741,16 @@ impl Jobs {
         schedule::start(self.clone());
         Ok(())
     }
+}
+
+/// `max_concurrent_runs`, 1 when unset.
+fn concurrency_limit(settings: &Value) -> usize {
+    settings.get("max_concurrent_runs").and_then(Value::as_i64).unwrap_or(1).max(0) as usize
+}
+
+/// How many of these active runs have started (are not waiting in the queue).
+fn started_runs(active: &[RunRecord]) -> usize {
+    active.iter().filter(|r| r.life_cycle_state != runs::QUEUED).count()
 }
 
 fn merge_by_key(current: &mut Vec<Value>, changes: &Value, key: &str) {

@@ -5,12 +5,12 @@ use axum::extract::{RawQuery, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kiln_api::clusters::*;
-use kiln_api::page::{PageCursor, effective_page_size, paginate};
+use kiln_api::page::{effective_page_size, paginate};
 use kiln_core::Error;
 use kiln_core::clusters::{ListFilter, spec};
 use kiln_store::ClusterEventFilter;
 
-use super::{CallerExtractor, empty};
+use super::{CallerExtractor, empty, page_cursor, start_offset};
 use crate::error::ApiError;
 use crate::extract::AppJson;
 use crate::state::AppState;
@@ -85,10 +85,7 @@ async fn list(State(state): State<AppState>, CallerExtractor(caller): CallerExtr
             _ => {}
         }
     }
-    let cursor = match page_token.as_deref().filter(|t| !t.is_empty()) {
-        Some(token) => PageCursor::decode(token).ok_or_else(|| Error::invalid("page_token is not a token this server issued"))?,
-        None => PageCursor { offset: 0 },
-    };
+    let cursor = page_cursor(page_token.as_deref())?;
     let all = state.clusters.list(&caller, &filter).await?;
     let (clusters, next_page_token) = paginate(all, cursor, effective_page_size(page_size, 500, 500));
     Ok(Json(ListClustersResponse { clusters, next_page_token }))
@@ -141,12 +138,7 @@ async fn events(State(state): State<AppState>, CallerExtractor(caller): CallerEx
         Some("ASC") => false,
         Some(other) => return Err(Error::invalid(format!("order must be ASC or DESC, not '{other}'")).into()),
     };
-    let offset = match (request.page_token.as_deref().filter(|t| !t.is_empty()), request.offset) {
-        (Some(token), _) => PageCursor::decode(token).ok_or_else(|| Error::invalid("page_token is not a token this server issued"))?.offset,
-        (None, Some(offset)) if offset >= 0 => offset as usize,
-        (None, Some(_)) => return Err(Error::invalid("offset must not be negative").into()),
-        (None, None) => 0,
-    };
+    let offset = start_offset(request.page_token.as_deref(), request.offset)?;
     let limit = effective_page_size(request.page_size.or(request.limit), DEFAULT_EVENTS, MAX_EVENTS);
     let filter = ClusterEventFilter { start_time_ms: request.start_time, end_time_ms: request.end_time, event_types: request.event_types.clone(), newest_first };
     let (records, total) = state.clusters.events(&caller, &request.cluster_id, &filter, offset, limit).await?;

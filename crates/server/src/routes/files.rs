@@ -11,13 +11,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kiln_api::files::{DirectoryEntry, ListDirectoryQuery, ListDirectoryResponse, UploadActionQuery, UploadQuery};
-use kiln_api::page::{PageCursor, effective_page_size, paginate};
+use kiln_api::page::{effective_page_size, paginate};
 use kiln_core::{Error, ErrorCode};
 use kiln_core::files::FileMeta;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use super::CallerExtractor;
+use super::{CallerExtractor, page_cursor};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -169,10 +169,7 @@ async fn list_directory(
     Query(query): Query<ListDirectoryQuery>,
 ) -> Result<Json<ListDirectoryResponse>, ApiError> {
     let entries = state.files.list_directory(&caller, &volume_path(&path)).await?;
-    let cursor = match query.page_token.as_deref().filter(|t| !t.is_empty()) {
-        Some(token) => PageCursor::decode(token).ok_or_else(|| Error::invalid("page_token is not a token this server issued"))?,
-        None => PageCursor { offset: 0 },
-    };
+    let cursor = page_cursor(query.page_token.as_deref())?;
     let contents: Vec<DirectoryEntry> = entries
         .into_iter()
         .map(|entry| DirectoryEntry {

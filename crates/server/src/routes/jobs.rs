@@ -10,7 +10,7 @@ use kiln_core::Error;
 use kiln_core::jobs::{MAX_LIST_LIMIT, Trigger};
 use kiln_store::RunFilter;
 
-use super::{CallerExtractor, empty};
+use super::{CallerExtractor, empty, start_offset};
 use crate::error::ApiError;
 use crate::extract::AppJson;
 use crate::state::AppState;
@@ -48,16 +48,6 @@ async fn create(State(state): State<AppState>, CallerExtractor(caller): CallerEx
 
 async fn get_job(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Query(query): Query<JobIdRequest>) -> Reply<serde_json::Value> {
     Ok(Json(state.jobs.get(&caller, query.job_id).await?))
-}
-
-/// The offset a list starts at: its page token, else `offset`.
-fn start_offset(page_token: Option<&str>, offset: Option<i64>) -> Result<usize, ApiError> {
-    match (page_token.filter(|t| !t.is_empty()), offset) {
-        (Some(token), _) => Ok(PageCursor::decode(token).ok_or_else(|| Error::invalid("page_token is not a token this server issued"))?.offset),
-        (None, Some(offset)) if offset >= 0 => Ok(offset as usize),
-        (None, Some(_)) => Err(Error::invalid("offset must not be negative").into()),
-        (None, None) => Ok(0),
-    }
 }
 
 fn page_limit(limit: Option<i64>, default: usize) -> Result<usize, ApiError> {

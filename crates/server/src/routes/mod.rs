@@ -77,6 +77,20 @@ fn empty() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({}))
 }
 
+/// Where a list starts: its `page_token` (none or empty: the beginning).
+fn page_cursor(page_token: Option<&str>) -> Result<kiln_api::page::PageCursor, ApiError> {
+    kiln_api::page::PageCursor::from_token(page_token).map_err(|message| ApiError(Error::invalid(message)))
+}
+
+/// Where a list that also takes the older `offset` starts: its page token, else `offset`.
+fn start_offset(page_token: Option<&str>, offset: Option<i64>) -> Result<usize, ApiError> {
+    match (page_token.filter(|t| !t.is_empty()), offset) {
+        (Some(_), _) | (None, None) => Ok(page_cursor(page_token)?.offset),
+        (None, Some(offset)) if offset >= 0 => Ok(offset as usize),
+        (None, Some(_)) => Err(ApiError(Error::invalid("offset must not be negative"))),
+    }
+}
+
 /// Largest request body accepted by JSON endpoints (file uploads will set their own).
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 

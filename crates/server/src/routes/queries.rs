@@ -3,12 +3,12 @@
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use kiln_api::page::{PageCursor, effective_page_size, paginate};
+use kiln_api::page::{effective_page_size, paginate};
 use kiln_core::Error;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{CallerExtractor, empty};
+use super::{CallerExtractor, empty, page_cursor};
 use crate::error::ApiError;
 use crate::extract::AppJson;
 use crate::state::AppState;
@@ -40,10 +40,7 @@ async fn create(State(state): State<AppState>, CallerExtractor(caller): CallerEx
 }
 
 async fn list(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Query(query): Query<ListQuery>) -> Reply<Value> {
-    let cursor = match query.page_token.as_deref().filter(|t| !t.is_empty()) {
-        Some(token) => PageCursor::decode(token).ok_or_else(|| Error::invalid("page_token is not a token this server issued"))?,
-        None => PageCursor { offset: 0 },
-    };
+    let cursor = page_cursor(query.page_token.as_deref())?;
     let (results, next_page_token) = paginate(state.queries.list(&caller).await?, cursor, effective_page_size(query.page_size, 100, 1000));
     let mut answer = json!({"results": results});
     if let Some(token) = next_page_token {

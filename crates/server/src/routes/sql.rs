@@ -4,11 +4,11 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use kiln_api::page::{PageCursor, effective_page_size, paginate};
+use kiln_api::page::{effective_page_size, paginate};
 use kiln_api::sql::*;
 use kiln_core::Error;
 
-use super::{CallerExtractor, empty};
+use super::{CallerExtractor, empty, page_cursor};
 use crate::error::ApiError;
 use crate::extract::AppJson;
 use crate::state::AppState;
@@ -43,10 +43,7 @@ async fn list_warehouses(
     Query(query): Query<ListWarehousesQuery>,
 ) -> Reply<ListWarehousesResponse> {
     let all = state.warehouses.list(&caller).await?;
-    let cursor = match query.page_token.as_deref().filter(|t| !t.is_empty()) {
-        Some(token) => PageCursor::decode(token).ok_or_else(|| Error::invalid("page_token is not a token this server issued"))?,
-        None => PageCursor { offset: 0 },
-    };
+    let cursor = page_cursor(query.page_token.as_deref())?;
     let (warehouses, next_page_token) = paginate(all, cursor, effective_page_size(query.page_size, 1000, 1000));
     Ok(Json(ListWarehousesResponse { warehouses, next_page_token }))
 }
