@@ -1,8 +1,11 @@
 //! The audit log: every authenticated request and every authorization decision.
 //!
 //! Events are queued and written by one background task in batches, so a burst of requests
-//! costs one SQLite transaction per batch rather than one per request. [`AuditLog::flush`]
-//! waits until everything queued before it is durable; shutdown flushes too.
+//! costs one SQLite transaction per batch rather than one per request. A request's own line
+//! is durable before the request is answered ([`AuditLog::request`] waits for its commit):
+//! requests that arrive while one commit is under way share the next one (group commit), so
+//! waiting costs latency, not throughput. [`AuditLog::flush`] waits until everything queued
+//! before it is durable; shutdown flushes too.
 
 use std::sync::Arc;
 
@@ -56,9 +59,12 @@ impl AuditLog {
         self.record(caller_event(caller, action, object, decision, reason, None)).await;
     }
 
-    /// Records an authenticated request once it has been answered with `status`.
+    /// Records an authenticated request about to be answered with `status`, and returns once
+    /// the line, and every decision recorded before it, is durable: after a crash, no
+    /// answered request is missing from the log.
     pub async fn request(&self, caller: &Caller, action: &str, path: &str, status: u16) {
         self.record(caller_event(caller, action, path, AuditDecision::Request, "authenticated", Some(status))).await;
+        self.flush().await;
     }
 
     /// Waits until every event queued before this call is written.

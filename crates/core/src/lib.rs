@@ -16,6 +16,7 @@ pub mod principal;
 pub mod queries;
 pub mod sandbox;
 pub mod secrets;
+pub mod shapes;
 
 pub use error::{Error, ErrorCode, Result};
 pub mod authn;
@@ -26,4 +27,5 @@ pub mod identity;
 pub mod tokens;
 pub mod permissions;
 pub mod oauth;
+pub mod panics;
 pub mod uc;

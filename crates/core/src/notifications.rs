@@ -14,6 +14,7 @@ use crate::authz::Authz;
 use crate::error::{Error, Result};
 use crate::principal::Caller;
 use crate::secrets::SecretsService;
+use crate::shapes;
 
 /// The settings key all destinations live under (few, and changed by admins only).
 const SETTING: &str = "notification_destinations";
@@ -63,7 +64,7 @@ impl NotificationDestinations {
     }
 
     fn webhook_from(config: &Value) -> Result<Webhook> {
-        let webhook = config.get("generic_webhook").ok_or_else(|| Error::invalid("config.generic_webhook is required; Kiln sends notifications to webhooks only"))?;
+        let webhook = config.get("generic_webhook").filter(|v| !v.is_null()).ok_or_else(|| Error::invalid("config.generic_webhook is required; Kiln sends notifications to webhooks only"))?;
         let url = webhook.get("url").and_then(Value::as_str).unwrap_or_default();
         let parsed = url::Url::parse(url).map_err(|e| Error::invalid(format!("config.generic_webhook.url is not a URL: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
@@ -86,7 +87,13 @@ impl NotificationDestinations {
         serde_json::from_slice(&plain).map_err(|e| Error::internal(format!("destination {id} is damaged: {e}")))
     }
 
+    /// Checks what a create or update sets against [`shapes::notifications::DESTINATION`].
+    fn checked(display_name: Option<&str>, config: Option<&Value>) -> Result<()> {
+        shapes::check(&json!({"display_name": display_name, "config": config}), &shapes::notifications::DESTINATION)
+    }
+
     pub async fn create(&self, caller: &Caller, display_name: &str, config: &Value) -> Result<Value> {
+        NotificationDestinations::checked(Some(display_name), Some(config))?;
         if display_name.trim().is_empty() {
             return Err(Error::invalid("display_name is required"));
         }
@@ -112,6 +119,7 @@ impl NotificationDestinations {
     }
 
     pub async fn update(&self, caller: &Caller, id: &str, display_name: Option<&str>, config: Option<&Value>) -> Result<Value> {
+        NotificationDestinations::checked(display_name, config)?;
         self.authz.require_admin(caller, "notificationDestinations.update", id).await?;
         let _write = self.writes.lock().await;
         let mut all = self.all().await?;

@@ -19,6 +19,8 @@ use crate::principal::Caller;
 const ACCESS_TOKEN_SECONDS: i64 = 3600;
 /// Secrets default to 730 days.
 const DEFAULT_SECRET_SECONDS: i64 = 63_072_000;
+/// The longest lifetime a secret may ask for: 730 days, as on Databricks.
+const MAX_SECRET_SECONDS: i64 = 63_072_000;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -72,8 +74,8 @@ impl OAuthService {
             Some(text) => text
                 .strip_suffix('s')
                 .and_then(|n| n.parse::<i64>().ok())
-                .filter(|n| *n > 0)
-                .ok_or_else(|| Error::invalid(format!("lifetime must be a positive number of seconds like \"3600s\", got '{text}'")))?,
+                .filter(|n| (1..=MAX_SECRET_SECONDS).contains(n))
+                .ok_or_else(|| Error::invalid(format!("lifetime must be a number of seconds from 1 to {MAX_SECRET_SECONDS} (730 days) like \"3600s\", got '{text}'")))?,
         };
         let service_principal = self.service_principal(sp_id).await?;
         // authz

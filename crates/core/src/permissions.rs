@@ -11,6 +11,7 @@ use kiln_store::{AclEntry, PrincipalKind, Store};
 use crate::authz::{AclPolicy, Authz, ObjectRef, ObjectType};
 use crate::error::{Error, Result};
 use crate::principal::Caller;
+use crate::shapes;
 
 #[derive(Debug, Clone)]
 pub struct PermissionsService {
@@ -59,6 +60,11 @@ impl PermissionsService {
     /// PUT replaces the direct ACL (`replace`), PATCH merges into it.
     pub async fn change(&self, caller: &Caller, object: &ObjectRef, requested: &[AccessControlRequest], replace: bool) -> Result<ObjectPermissions> {
         // validations
+        let list: Vec<serde_json::Value> = requested
+            .iter()
+            .map(|r| serde_json::json!({"user_name": r.user_name, "group_name": r.group_name, "service_principal_name": r.service_principal_name, "permission_level": r.permission_level}))
+            .collect();
+        shapes::check_at(&serde_json::Value::Array(list), &shapes::permissions::ACCESS_CONTROL_LIST, "access_control_list")?;
         let mut entries = Vec::with_capacity(requested.len());
         for (index, request) in requested.iter().enumerate() {
             entries.push(self.entry_from_request(object.object_type, index, request).await?);

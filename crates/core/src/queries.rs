@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::{Error, Result};
 use crate::principal::Caller;
+use crate::shapes;
 
 /// Fields a query keeps as given.
 const FIELDS: &[&str] = &["display_name", "query_text", "warehouse_id", "catalog", "schema", "description", "tags", "parameters", "parent_path", "apply_auto_limit", "run_as_mode"];
@@ -23,15 +24,14 @@ fn missing(id: &str) -> Error {
     Error::not_found(format!("Query {id} does not exist."))
 }
 
+/// Checks a query as it would be stored: its shape ([`shapes::sql::QUERY`]), then that its
+/// name and text are more than blanks.
 fn checked(fields: &Map<String, Value>) -> Result<()> {
+    let query = Value::Object(fields.clone());
+    shapes::check_at(&query, &shapes::sql::QUERY, "query")?;
     for key in ["display_name", "query_text"] {
-        if !fields.get(key).and_then(Value::as_str).is_some_and(|v| !v.trim().is_empty()) {
+        if query[key].as_str().is_some_and(|v| v.trim().is_empty()) {
             return Err(Error::invalid(format!("query.{key} is required")));
-        }
-    }
-    for key in ["warehouse_id", "catalog", "schema", "description", "parent_path"] {
-        if fields.get(key).is_some_and(|v| !v.is_null() && !v.is_string()) {
-            return Err(Error::invalid(format!("query.{key} must be a string")));
         }
     }
     Ok(())
@@ -43,7 +43,12 @@ impl SavedQueries {
     }
 
     fn render(record: &SavedQueryRecord) -> Value {
-        let mut query = record.spec.as_object().cloned().unwrap_or_default();
+        let mut spec = record.spec.clone();
+        let removed = shapes::prune(&mut spec, &shapes::sql::QUERY);
+        if !removed.is_empty() {
+            tracing::warn!(query_id = %record.id, problems = ?removed, "a stored query has fields that are no longer valid; reading it without them");
+        }
+        let mut query = spec.as_object().cloned().unwrap_or_default();
         query.insert("id".to_string(), json!(record.id));
         query.insert("owner_user_name".to_string(), json!(record.owner_name));
         query.insert("last_modifier_user_name".to_string(), json!(record.owner_name));

@@ -67,6 +67,9 @@ impl TokenService {
     }
 }
 
+/// The longest lifetime a token may ask for; longer is "never expires" (-1) in all but name.
+const MAX_TOKEN_LIFETIME_SECONDS: i64 = 100 * 365 * 86_400;
+
 /// The lifetime a new token gets under the workspace's token policy (workspace-conf): none
 /// at all when tokens are disabled; at most `maxTokenLifetimeDays`, which is also what a
 /// request without a lifetime gets.
@@ -96,8 +99,10 @@ fn new_token(
     let now = now_ms();
     let expiry_time_ms = match lifetime_seconds {
         None | Some(-1) => None,
-        Some(seconds) if seconds > 0 => Some(now.saturating_add(seconds.saturating_mul(1000))),
-        Some(seconds) => return Err(Error::invalid(format!("lifetime_seconds must be positive or -1 (never expires), got {seconds}"))),
+        Some(seconds) if (1..=MAX_TOKEN_LIFETIME_SECONDS).contains(&seconds) => Some(now + seconds * 1000),
+        Some(seconds) => {
+            return Err(Error::invalid(format!("lifetime_seconds must be from 1 to {MAX_TOKEN_LIFETIME_SECONDS} (100 years), or -1 (never expires), got {seconds}")));
+        }
     };
     if comment.as_ref().is_some_and(|c| c.len() > 1024) {
         return Err(Error::invalid("comment must be at most 1024 characters"));

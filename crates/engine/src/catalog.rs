@@ -214,7 +214,7 @@ async fn view_provider(access: &Access, path: &SecurablePath, spec: &TableSpec) 
     let context = |key: &str, depth: usize| properties.get(key).and_then(|v| v.as_str()).map(str::to_string).unwrap_or_else(|| path.nodes[depth].name.clone());
     let (catalog, schema) = (context(VIEW_CATALOG_PROPERTY, 1), context(VIEW_SCHEMA_PROPERTY, 2));
     let state = session_state(&access.pool, view_access.clone(), &catalog, &schema).map_err(SqlError::from_datafusion)?;
-    let KilnStatement::Sql(mut statement) = parse_statement(&definition).map_err(SqlError::syntax)? else {
+    let KilnStatement::Sql(mut statement) = parse_statement(&definition)? else {
         return Err(SqlError::internal(format!("the view {full_name} does not hold a query")));
     };
     crate::exec::rewrite_time_travel(&mut statement)?;

@@ -25,15 +25,20 @@ pub struct ClusterSqlResult {
     pub schema: String,
 }
 
-/// Runs one statement; `parameters` bind `:name` markers as strings.
+/// Runs one statement on the query runtime (whose threads have the stack SQL needs);
+/// `parameters` bind `:name` markers as strings.
 pub async fn run(executor: &Executor, caller: &Caller, pool: &ExecutionPool, sql: &str, catalog: &str, schema: &str, parameters: Vec<(String, Option<String>)>) -> Result<ClusterSqlResult, SqlError> {
     let parameters = parameters.into_iter().map(|(name, value)| (name, ScalarValue::Utf8(value))).collect();
     let context = StatementContext { catalog: catalog.to_string(), schema: schema.to_string(), parameters };
-    let output = executor.run(caller, pool, sql, &context).await?;
-    let mut stream = output.stream;
-    let set = ResultBuilder::new(output.schema.clone(), Disposition::Inline, Some(MAX_ROWS), Some(usize::MAX))?.collect(&mut stream).await?;
-    let (catalog, schema) = session_after(sql, catalog, schema);
-    Ok(ClusterSqlResult { columns: set.columns, rows: set.chunks.into_iter().flat_map(|chunk| chunk.rows).collect(), truncated: set.truncated, catalog, schema })
+    let (executor, caller, pool, sql) = (executor.clone(), caller.clone(), pool.clone(), sql.to_string());
+    let task = crate::session::query_runtime().spawn(async move {
+        let output = executor.run(&caller, &pool, &sql, &context).await?;
+        let mut stream = output.stream;
+        let set = ResultBuilder::new(output.schema.clone(), Disposition::Inline, Some(MAX_ROWS), Some(usize::MAX))?.collect(&mut stream).await?;
+        let (catalog, schema) = session_after(&sql, &context.catalog, &context.schema);
+        Ok(ClusterSqlResult { columns: set.columns, rows: set.chunks.into_iter().flat_map(|chunk| chunk.rows).collect(), truncated: set.truncated, catalog, schema })
+    });
+    task.await.map_err(|error| SqlError::internal(format!("the statement stopped unexpectedly: {error}")))?
 }
 
 /// The current catalog and schema once `sql` ran: a `USE` (already checked by the engine)

@@ -31,6 +31,11 @@ impl SqlError {
         SqlError { error_code: "BAD_REQUEST", message, sql_state: Some("42601") }
     }
 
+    /// A statement over a parsing limit; the message names the limit.
+    pub fn too_complex(message: String) -> SqlError {
+        SqlError { error_code: "BAD_REQUEST", message, sql_state: Some("54001") }
+    }
+
     pub fn unsupported(detail: impl std::fmt::Display) -> SqlError {
         SqlError::new("BAD_REQUEST", "UNSUPPORTED_FEATURE", detail, "0A000")
     }

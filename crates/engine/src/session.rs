@@ -141,14 +141,22 @@ impl ScalarUDFImpl for SessionValue {
     }
 }
 
+/// Stack of every thread that parses, plans or runs SQL. Parsing, planning, optimizing and
+/// evaluating recurse over the statement's tree; the parser's limits
+/// (`parse::limits::MAX_EXPRESSION_DEPTH`) keep the deepest statement well inside this, with
+/// room for the unoptimized frames of a debug build. Untouched stack costs address space only.
+pub const QUERY_THREAD_STACK_BYTES: usize = 256 * 1024 * 1024;
+
 /// The runtime statements run on, apart from the one serving HTTP: CPU-heavy queries then
-/// cannot starve request handling (polls, cancels, other APIs). It lives for the process.
+/// cannot starve request handling (polls, cancels, other APIs), and their threads have the
+/// stack deep statements need. It lives for the process.
 pub fn query_runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
     RUNTIME.get_or_init(|| {
         let cores = std::thread::available_parallelism().map(NonZeroUsize::get).unwrap_or(2);
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(cores)
+            .thread_stack_size(QUERY_THREAD_STACK_BYTES)
             .thread_name("kiln-query")
             .enable_all()
             .build()

@@ -13,6 +13,7 @@ use kiln_api::sql::{Channel, EndpointHealth, EndpointInfo, EndpointTags, OdbcPar
 use kiln_core::authz::{Authz, ObjectRef, ObjectType};
 use kiln_core::clock::now_ms;
 use kiln_core::principal::{ADMINS_GROUP, Caller, USERS_GROUP};
+use kiln_core::shapes;
 use kiln_core::{Error, ErrorCode, Result};
 use kiln_store::{AclEntry, ObjectRecord, PrincipalKind, Store, WarehouseRecord};
 
@@ -319,8 +320,13 @@ impl Warehouses {
     }
 }
 
+/// The stored spec; one an earlier version stored that no longer reads is reported and read
+/// as the defaults, so one bad row does not fail every list.
 fn spec_of(record: &WarehouseRecord) -> WarehouseSpec {
-    serde_json::from_value(record.spec.clone()).unwrap_or_default()
+    serde_json::from_value(record.spec.clone()).unwrap_or_else(|error| {
+        tracing::warn!(warehouse = %record.id, %error, "a stored warehouse has a spec that no longer reads; showing its defaults");
+        WarehouseSpec::default()
+    })
 }
 
 /// Edit semantics: fields present in the request replace the stored ones.
@@ -332,12 +338,13 @@ fn merge(mut current: WarehouseSpec, changes: WarehouseSpec) -> WarehouseSpec {
     current
 }
 
-/// Checks the fields Databricks checks and fills defaults; errors name the field.
+/// Checks the fields Databricks checks and fills defaults; errors name the field. The shape
+/// (types, enums, ranges, sizes) is [`shapes::sql::WAREHOUSE`]; these are the rules on top.
 fn validated(mut spec: WarehouseSpec) -> Result<WarehouseSpec> {
-    if let Some(name) = &spec.name {
-        if name.trim().is_empty() || name.len() >= 100 {
-            return Err(Error::invalid("name must be 1 to 99 characters"));
-        }
+    let given = serde_json::to_value(&spec).map_err(|e| Error::internal(e.to_string()))?;
+    shapes::check(&given, &shapes::sql::WAREHOUSE)?;
+    if spec.name.as_deref().is_some_and(|name| name.trim().is_empty()) {
+        return Err(Error::invalid("name must not be blank"));
     }
     let size = spec.cluster_size.get_or_insert_with(|| "Small".to_string());
     let Some(canonical) = SIZES.iter().find(|(name, _, _)| name.eq_ignore_ascii_case(size)) else {

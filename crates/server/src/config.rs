@@ -70,6 +70,47 @@ pub struct FileConfig {
     pub samples_scale: Option<f64>,
     #[serde(default)]
     pub rate_limits: RateLimitConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+/// `[http]`: how long and how much a client may take. Every limit answers rather than waits:
+/// a slow or oversized client gets an error or a closed connection, never a held thread.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Seconds a client has to send a whole request head, counted from when the connection
+    /// waits for one: it also closes keep-alive connections left idle that long.
+    pub header_read_timeout_secs: u64,
+    /// Longest wait, in seconds, for the next piece of a request body.
+    pub body_read_timeout_secs: u64,
+    /// Connections served at once; further clients wait in the listen queue.
+    pub max_connections: usize,
+    /// Largest request head (request line and headers), in bytes.
+    pub max_header_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> HttpConfig {
+        HttpConfig { header_read_timeout_secs: 30, body_read_timeout_secs: 30, max_connections: 1024, max_header_bytes: 64 * 1024 }
+    }
+}
+
+impl HttpConfig {
+    fn validated(self) -> Result<HttpConfig, String> {
+        let checks = [
+            ("header_read_timeout_secs", (1..=3600).contains(&self.header_read_timeout_secs), "from 1 to 3600"),
+            ("body_read_timeout_secs", (1..=3600).contains(&self.body_read_timeout_secs), "from 1 to 3600"),
+            ("max_connections", (1..=100_000).contains(&self.max_connections), "from 1 to 100000"),
+            ("max_header_bytes", (8 * 1024..=1024 * 1024).contains(&self.max_header_bytes), "from 8192 to 1048576"),
+        ];
+        for (key, valid, range) in checks {
+            if !valid {
+                return Err(format!("[http] {key} must be {range}"));
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// `[rate_limits]`: `enabled`, and `[rate_limits.classes]` overrides such as `scim_read = "3/min"`.
@@ -103,6 +144,7 @@ pub struct Config {
     pub admin_token: Option<String>,
     pub log: String,
     pub rate_limits: RateLimitConfig,
+    pub http: HttpConfig,
     pub samples_scale: f64,
 }
 
@@ -134,6 +176,7 @@ impl Config {
         Ok(Config {
             samples_scale,
             rate_limits,
+            http: file.http.validated()?,
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("kiln-data")),
             listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             admin_token,

@@ -3,6 +3,8 @@
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod http;
+pub mod limits;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;
@@ -79,16 +81,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         _ => format!("the token in {}", token_file.display()),
     };
     println!("kiln ready at {url} (workspace {}); point the SDK at it: DATABRICKS_HOST={url} DATABRICKS_TOKEN=<{token_hint}>", state.workspace.workspace_id);
-    // Small responses go out at once rather than wait for the client's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, routes::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    http::serve(listener, routes::router_with_limits(state, &config.http), &config.http, shutdown_signal()).await;
+    Ok(())
 }
 
 /// `kiln samples`: TPC-H at `scale` into `samples.tpch_sf<scale>` of an existing workspace.

@@ -113,8 +113,10 @@ impl Clusters {
             let mut tick = tokio::time::interval(AUTOTERMINATION_CHECK);
             loop {
                 tick.tick().await;
-                if let Err(error) = clusters.terminate_idle(now_ms()).await {
-                    tracing::warn!(%error, "autotermination check failed");
+                match crate::panics::catch_panic(clusters.terminate_idle(now_ms())).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(error)) => tracing::warn!(%error, "autotermination check failed"),
+                    Err(panic) => tracing::error!(%panic, "autotermination check panicked"),
                 }
             }
         });
@@ -216,9 +218,20 @@ impl Clusters {
         let env = spec::env_vars(&record.spec);
         tokio::spawn(async move {
             let cluster_id = record.cluster_id.clone();
-            let launched = clusters.launcher.launch(&cluster_id, &env).await;
-            if let Err(error) = clusters.finish_start(&cluster_id, generation, launched).await {
-                tracing::warn!(%cluster_id, %error, "finishing a cluster start failed");
+            let started = crate::panics::catch_panic(async {
+                let launched = clusters.launcher.launch(&cluster_id, &env).await;
+                clusters.finish_start(&cluster_id, generation, launched).await
+            });
+            let failure = match started.await {
+                Ok(Ok(())) => return,
+                Ok(Err(error)) => error.message,
+                Err(panic) => format!("Kiln failed while starting this cluster: {panic}"),
+            };
+            // A start that cannot finish ends the cluster, never leaves it PENDING.
+            tracing::warn!(%cluster_id, %failure, "finishing a cluster start failed");
+            let reason = termination_reason("INTERNAL_ERROR", "SERVICE_FAULT", json!({"databricks_error_message": failure}));
+            if let Err(error) = clusters.finish_termination(&cluster_id, reason).await {
+                tracing::error!(%cluster_id, %error, "recording a failed cluster start failed");
             }
         });
         Ok(())
@@ -316,7 +329,12 @@ impl Clusters {
 
     /// ClusterDetails: the spec as given, plus what the cluster is now.
     fn details(&self, record: &ClusterRecord) -> Value {
-        let mut details: Map<String, Value> = record.spec.as_object().cloned().unwrap_or_default();
+        let mut spec = record.spec.clone();
+        let removed = crate::shapes::prune(&mut spec, &crate::shapes::clusters::CLUSTER_SPEC);
+        if !removed.is_empty() {
+            tracing::warn!(cluster_id = %record.cluster_id, problems = ?removed, "a stored cluster has a spec that is no longer valid; reading it without those fields");
+        }
+        let mut details: Map<String, Value> = spec.as_object().cloned().unwrap_or_default();
         let (memory_mb, cores) = spec::driver_size(&details);
         let node_type = details.get("node_type_id").cloned().unwrap_or(json!(spec::DEFAULT_NODE_TYPE));
         details.entry("node_type_id").or_insert(node_type.clone());
@@ -326,7 +344,7 @@ impl Clusters {
         if !details.contains_key("autoscale") {
             details.entry("num_workers").or_insert(json!(0));
         }
-        details.insert("spec".to_string(), record.spec.clone());
+        details.insert("spec".to_string(), spec);
         details.insert("cluster_id".to_string(), json!(record.cluster_id));
         details.insert("state".to_string(), json!(record.state));
         details.insert("state_message".to_string(), json!(record.state_message));
@@ -464,7 +482,9 @@ impl Clusters {
         let cluster_id = cluster_id.to_string();
         tokio::spawn(async move {
             if let Some(driver) = driver {
-                driver.shutdown().await;
+                if let Err(panic) = crate::panics::catch_panic(driver.shutdown()).await {
+                    tracing::error!(%cluster_id, %panic, "stopping a driver panicked");
+                }
             }
             if let Err(error) = clusters.finish_termination(&cluster_id, reason).await {
                 tracing::warn!(%cluster_id, %error, "finishing a termination failed");

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
+use crate::shapes;
 
 /// `(key, name)` of the runtimes offered; keys follow Databricks' naming so the SDK's
 /// `select_spark_version` and existing job specs work.
@@ -80,66 +81,38 @@ pub fn driver_size(spec: &Map<String, Value>) -> (i64, f64) {
 const SERVER_FIELDS: &[&str] = &["cluster_id", "state", "state_message", "creator_user_name", "start_time", "terminated_time", "termination_reason", "spark_context_id"];
 
 /// Checks a create or edit body and returns the spec to keep (unknown fields are kept and
-/// echoed back, as Databricks does with fields it does not interpret).
+/// echoed back, as Databricks does with fields it does not interpret). The shape of the spec
+/// is [`crate::shapes::clusters::CLUSTER_SPEC`]; these are Kiln's rules on top.
 pub fn validate(body: &Value) -> Result<Map<String, Value>> {
+    shapes::check(body, &shapes::clusters::CLUSTER_SPEC)?;
     let Some(object) = body.as_object() else { return Err(Error::invalid("the request body must be a JSON object")) };
     let mut spec = object.clone();
-    for field in SERVER_FIELDS.iter().chain(["cluster_id"].iter()) {
+    for field in SERVER_FIELDS {
         spec.remove(*field);
     }
-    let text = |field: &str| -> Result<Option<&str>> {
-        match object.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text.as_str())),
-            Some(_) => Err(Error::invalid(format!("{field} must be a string"))),
-        }
-    };
-    let version = text("spark_version")?.ok_or_else(|| Error::invalid("Missing required field: spark_version"))?;
+    let text = |field: &str| object.get(field).and_then(Value::as_str);
+    let version = text("spark_version").ok_or_else(|| Error::invalid("Missing required field: spark_version"))?;
     if !SPARK_VERSIONS.iter().any(|(key, _)| *key == version) {
         let known: Vec<&str> = SPARK_VERSIONS.iter().map(|(key, _)| *key).collect();
         return Err(Error::invalid(format!("spark_version '{version}' is not offered; use one of {}", known.join(", "))));
     }
-    if let Some(name) = text("cluster_name")?
-        && name.len() > 100
-    {
-        return Err(Error::invalid("cluster_name must be at most 100 characters"));
-    }
     for field in ["node_type_id", "driver_node_type_id"] {
-        if let Some(id) = text(field)?
+        if let Some(id) = text(field)
             && node_type(id).is_none()
         {
             let known: Vec<&str> = NODE_TYPES.iter().map(|(id, ..)| *id).collect();
             return Err(Error::invalid(format!("{field} '{id}' is not supported; use one of {}", known.join(", "))));
         }
     }
-    let count = |value: Option<&Value>, field: &str| -> Result<Option<i64>> {
-        match value {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v.as_i64().filter(|n| (0..=100_000).contains(n)).map(Some).ok_or_else(|| Error::invalid(format!("{field} must be a whole number from 0"))),
-        }
-    };
-    count(object.get("num_workers"), "num_workers")?;
     if let Some(autoscale) = object.get("autoscale").filter(|v| !v.is_null()) {
-        let min = count(autoscale.get("min_workers"), "autoscale.min_workers")?.ok_or_else(|| Error::invalid("autoscale.min_workers is required"))?;
-        let max = count(autoscale.get("max_workers"), "autoscale.max_workers")?.ok_or_else(|| Error::invalid("autoscale.max_workers is required"))?;
+        let bound = |key: &str| autoscale.get(key).and_then(Value::as_i64).unwrap_or_default();
+        let (min, max) = (bound("min_workers"), bound("max_workers"));
         if max < min {
             return Err(Error::invalid(format!("autoscale.max_workers ({max}) must be at least autoscale.min_workers ({min})")));
         }
     }
-    match object.get("autotermination_minutes") {
-        None | Some(Value::Null) => {}
-        Some(value) => match value.as_i64() {
-            Some(0) | Some(10..=10_000) => {}
-            _ => return Err(Error::invalid("autotermination_minutes must be 0 (never) or from 10 to 10000")),
-        },
-    }
-    for field in ["spark_conf", "spark_env_vars", "custom_tags"] {
-        if let Some(map) = object.get(field).filter(|v| !v.is_null()) {
-            let valid = map.as_object().is_some_and(|m| m.values().all(Value::is_string));
-            if !valid {
-                return Err(Error::invalid(format!("{field} must be an object of string values")));
-            }
-        }
+    if let Some(minutes @ 1..10) = object.get("autotermination_minutes").and_then(Value::as_i64) {
+        return Err(Error::invalid(format!("autotermination_minutes must be 0 (never) or from 10 to 10000, got {minutes}")));
     }
     Ok(spec)
 }

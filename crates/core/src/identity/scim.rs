@@ -15,6 +15,7 @@ use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::ids::numeric_id;
 use crate::principal::{Caller, USERS_GROUP};
+use crate::shapes;
 
 /// Largest `count` a SCIM list honours; the SDK asks for 10000.
 const MAX_COUNT: usize = 10_000;
@@ -58,6 +59,7 @@ impl ScimService {
     pub async fn create(&self, caller: &Caller, kind: PrincipalKind, input: ScimResourceInput) -> Result<serde_json::Value> {
         // validations
         let record = record_from_input(kind, numeric_id(), &input, None)?;
+        checked(&record)?;
         let members = self.member_ids(&input.members).await?;
         let groups = self.member_ids(&input.groups).await?;
         // authz
@@ -123,6 +125,7 @@ impl ScimService {
     pub async fn replace(&self, caller: &Caller, kind: PrincipalKind, id: &str, input: ScimResourceInput) -> Result<serde_json::Value> {
         let existing = self.find(kind, id).await?;
         let record = record_from_input(kind, existing.id, &input, Some(&existing))?;
+        checked(&record)?;
         let members = self.member_ids(&input.members).await?;
         let action = format!("scim.{}.replace", resource_name(kind));
         self.authz.require_admin(caller, &action, &format!("{} {}", resource_name(kind), existing.id)).await?;
@@ -142,6 +145,7 @@ impl ScimService {
         for operation in &operations {
             apply_operation(&mut record, &mut membership, operation)?;
         }
+        checked(&record)?;
         for member_id in membership.add_members.iter().chain(&membership.add_to_groups) {
             if self.store.get_principal(*member_id).await?.is_none() {
                 return Err(Error::not_found(format!("principal {member_id} does not exist")));
@@ -239,9 +243,6 @@ fn record_from_input(kind: PrincipalKind, id: i64, input: &ScimResourceInput, ex
         PrincipalKind::Group => input.display_name.clone().ok_or_else(|| Error::invalid("displayName is required"))?,
     };
     let name = name.trim().to_string();
-    if name.is_empty() || name.len() > 256 {
-        return Err(Error::invalid(format!("{} must be 1 to 256 characters", if kind == PrincipalKind::User { "userName" } else { "displayName" })));
-    }
     let mut attributes = serde_json::Map::new();
     if kind == PrincipalKind::User {
         let emails = match &input.emails {
@@ -266,6 +267,27 @@ fn record_from_input(kind: PrincipalKind, id: i64, input: &ScimResourceInput, ex
         attributes: serde_json::Value::Object(attributes),
         created_at_ms: existing.map_or_else(now_ms, |e| e.created_at_ms),
     })
+}
+
+/// Checks a principal as it is about to be stored, in SCIM's attribute names, against
+/// [`shapes::scim::PRINCIPAL`]: what a create, replace or patch made of it.
+fn checked(record: &PrincipalRecord) -> Result<()> {
+    let name_attribute = match record.kind {
+        PrincipalKind::User => "userName",
+        PrincipalKind::ServicePrincipal => "applicationId",
+        PrincipalKind::Group => "displayName",
+    };
+    let values = |items: &[String]| items.iter().map(|value| serde_json::json!({"value": value})).collect::<Vec<_>>();
+    let mut resource = serde_json::json!({
+        "displayName": record.display_name,
+        "externalId": record.external_id,
+        "entitlements": values(&record.entitlements),
+        "roles": values(&record.roles),
+        "emails": record.attributes.get("emails"),
+        "name": record.attributes.get("name"),
+    });
+    resource[name_attribute] = serde_json::json!(record.name);
+    shapes::check(&resource, &shapes::scim::PRINCIPAL)
 }
 
 /// Membership edits a PATCH asks for, applied after the record update.

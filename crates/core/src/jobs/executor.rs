@@ -233,7 +233,8 @@ pub(super) async fn execute_run(jobs: &Jobs, run_id: i64, rerun: Option<Vec<Stri
         clusters: tokio::sync::Mutex::default(),
         cancel,
     });
-    let timeout = run.doc.pointer("/spec/timeout_seconds").and_then(Value::as_i64).filter(|t| *t > 0).map(|t| tokio::time::Instant::now() + Duration::from_secs(t as u64));
+    // A timeout too far away to reach (from a row an older version stored) is no timeout.
+    let timeout = run.doc.pointer("/spec/timeout_seconds").and_then(Value::as_i64).filter(|t| *t > 0).and_then(|t| tokio::time::Instant::now().checked_add(Duration::from_secs(t as u64)));
     let mut user_cancel = user_cancel;
     let mut running: JoinSet<(String, Outcome, Option<String>)> = JoinSet::new();
     let mut started: HashSet<String> = outcomes.keys().cloned().collect();
@@ -261,8 +262,11 @@ pub(super) async fn execute_run(jobs: &Jobs, run_id: i64, rerun: Option<Vec<Stri
             let context = context.clone();
             let task = task.clone();
             running.spawn(async move {
-                let (outcome, branch) = run_task(&context, &task, record).await;
-                (task_key(&task), outcome, branch)
+                let fallback = record.clone();
+                match crate::panics::catch_panic(run_task(&context, &task, record)).await {
+                    Ok((outcome, branch)) => (task_key(&task), outcome, branch),
+                    Err(panic) => (task_key(&task), task_crashed(&context, fallback, &panic).await, None),
+                }
             });
         }
         // Nothing runs, so nothing more can start: every task has ended or been skipped.
@@ -319,6 +323,18 @@ pub(super) async fn execute_run(jobs: &Jobs, run_id: i64, rerun: Option<Vec<Stri
     let event = if outcome.is_success() { "on_success" } else { "on_failure" };
     jobs.notify(&run, event, Some(outcome.result_state));
     Ok(())
+}
+
+/// A task whose execution panicked: its task run ends INTERNAL_ERROR with the reason, and
+/// the run goes on as after a failed task.
+async fn task_crashed(context: &RunContext, mut record: RunRecord, panic: &str) -> Outcome {
+    let outcome = Outcome::new("FAILED", format!("Kiln failed while running this task: {panic}"));
+    tracing::error!(run_id = record.run_id, %panic, "a task panicked");
+    runs::set_state(&mut record, runs::INTERNAL_ERROR, Some(&outcome), now_ms());
+    if let Err(error) = context.jobs.store.update_run(&record).await {
+        tracing::error!(run_id = record.run_id, %error, "recording a task's failure failed");
+    }
+    outcome
 }
 
 /// The run's result from its tasks': a failure in a task every path ends at fails the run;

@@ -176,6 +176,9 @@ impl Jobs {
 
     /// `access_control_list` entries of a create or submit body.
     async fn acl_entries(&self, list: Option<&Value>) -> Result<Vec<AclEntry>> {
+        if let Some(list) = list {
+            crate::shapes::check_at(list, &crate::shapes::jobs::ACCESS_CONTROL_LIST, "access_control_list")?;
+        }
         let mut entries = Vec::new();
         for (index, item) in list.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
             let name = ["user_name", "group_name", "service_principal_name"].iter().find_map(|k| item.get(*k).and_then(Value::as_str));
@@ -191,7 +194,7 @@ impl Jobs {
     }
 
     fn render_job(job: &JobRecord, with_tasks: bool) -> Value {
-        let mut settings = job.settings.clone();
+        let mut settings = readable_settings(job);
         if !with_tasks && let Some(map) = settings.as_object_mut() {
             map.remove("tasks");
             map.remove("job_clusters");
@@ -288,6 +291,13 @@ impl Jobs {
     /// `run-now`: a run of the job with these parameters; an idempotency token that was used
     /// before answers the earlier run.
     pub async fn run_now(&self, caller: &Caller, job_id: i64, trigger: Trigger) -> Result<(i64, i64)> {
+        let parameters = json!({
+            "idempotency_token": trigger.idempotency_token,
+            "job_parameters": trigger.job_parameters,
+            "notebook_params": trigger.notebook_params,
+            "python_params": trigger.python_params,
+        });
+        crate::shapes::check(&parameters, &crate::shapes::jobs::RUN_NOW)?;
         let job = self.authorized_job(caller, "jobs.runNow", job_id, "CAN_MANAGE_RUN").await?;
         if let Some(token) = &trigger.idempotency_token
             && let Some(earlier) = self.store.find_run_by_token(Some(job_id), token).await?
@@ -306,6 +316,8 @@ impl Jobs {
     /// Creates a run of `job` and admits it (or queues or skips it, by `max_concurrent_runs`).
     pub(crate) async fn start_job_run(&self, job: &JobRecord, triggered_by: &str, trigger: Trigger) -> Result<(i64, i64)> {
         let _admission = self.admission.lock().await;
+        // A run executes what reads as valid, whatever an earlier version stored.
+        let job = &JobRecord { settings: readable_settings(job), ..job.clone() };
         let latest = self.store.list_runs(&RunFilter { job_id: Some(job.job_id), ..Default::default() }, 0, 1).await?;
         let number_in_job = latest.first().and_then(|r| r.doc.get("number_in_job")).and_then(Value::as_i64).unwrap_or(0) + 1;
         let run_id = crate::ids::numeric_id();
@@ -391,9 +403,16 @@ impl Jobs {
         lock(&self.active).insert(run_id, cancel);
         let jobs = self.clone();
         tokio::spawn(async move {
-            if let Err(error) = executor::execute_run(&jobs, run_id, rerun, cancelled).await {
-                tracing::warn!(run_id, %error, "a run failed to execute");
-                let _ = jobs.fail_run(run_id, &error.message).await;
+            let failure = match crate::panics::catch_panic(executor::execute_run(&jobs, run_id, rerun, cancelled)).await {
+                Ok(Ok(())) => None,
+                Ok(Err(error)) => Some(error.message),
+                Err(panic) => Some(format!("Kiln failed while executing this run: {panic}")),
+            };
+            if let Some(message) = failure {
+                tracing::warn!(run_id, %message, "a run failed to execute");
+                if let Err(error) = jobs.fail_run(run_id, &message).await {
+                    tracing::error!(run_id, %error, "recording a run's failure failed");
+                }
             }
             lock(&jobs.active).remove(&run_id);
             if let Err(error) = jobs.dequeue(run_id).await {
@@ -741,6 +760,17 @@ impl Jobs {
         schedule::start(self.clone());
         Ok(())
     }
+}
+
+/// A job's settings without what no longer fits their shape: rows stored before a check
+/// existed read leniently (and are reported) instead of failing every reader.
+fn readable_settings(job: &JobRecord) -> Value {
+    let mut settings = job.settings.clone();
+    let removed = crate::shapes::prune(&mut settings, &crate::shapes::jobs::JOB_SETTINGS);
+    if !removed.is_empty() {
+        tracing::warn!(job_id = job.job_id, problems = ?removed, "a stored job has settings that are no longer valid; reading it without them");
+    }
+    settings
 }
 
 /// `max_concurrent_runs`, 1 when unset.

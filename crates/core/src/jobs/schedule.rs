@@ -38,7 +38,8 @@ pub fn due(settings: &Value, last_start: i64, after: i64, now: i64) -> bool {
         Some("WEEKS") => 7 * 86_400_000,
         _ => return false,
     };
-    interval > 0 && now >= last_start + interval * unit_ms
+    // An interval too long to reach never comes due.
+    interval > 0 && interval.checked_mul(unit_ms).and_then(|ms| last_start.checked_add(ms)).is_some_and(|due_at| now >= due_at)
 }
 
 /// Runs the schedule loop in the background.
@@ -50,8 +51,10 @@ pub fn start(jobs: Jobs) {
         loop {
             tick.tick().await;
             let now = now_ms();
-            if let Err(error) = check(&jobs, &mut last_starts, last_check, now).await {
-                tracing::warn!(%error, "checking job schedules failed");
+            match crate::panics::catch_panic(check(&jobs, &mut last_starts, last_check, now)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "checking job schedules failed"),
+                Err(panic) => tracing::error!(%panic, "checking job schedules panicked"),
             }
             last_check = now;
         }

@@ -2,15 +2,19 @@
 
 use kiln_api::uc::{CatalogInfo, CreateCatalog, CreateSchema, SchemaInfo, UpdateSecurable};
 use kiln_store::SecurableKind;
+use serde_json::json;
 
 use super::{INFORMATION_SCHEMA, UnityCatalog, names, new_record};
 use crate::authz::{Privilege, SecurablePath};
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Caller;
+use crate::shapes;
 
 impl UnityCatalog {
     pub async fn create_catalog(&self, caller: &Caller, request: CreateCatalog) -> Result<CatalogInfo> {
         // validations
+        let given = json!({"name": request.name, "comment": request.comment, "properties": request.properties, "storage_root": request.storage_root});
+        shapes::check(&given, &shapes::uc::SECURABLE)?;
         let name = names::normalize("name", &request.name)?;
         reject_storage_root(request.storage_root.as_deref())?;
         let mut record = new_record(SecurableKind::Catalog, None, &name, caller.name(), caller.name());
@@ -55,6 +59,8 @@ impl UnityCatalog {
 
     pub async fn create_schema(&self, caller: &Caller, request: CreateSchema) -> Result<SchemaInfo> {
         // validations
+        let given = json!({"name": request.name, "catalog_name": request.catalog_name, "comment": request.comment, "properties": request.properties, "storage_root": request.storage_root});
+        shapes::check(&given, &shapes::uc::SECURABLE)?;
         let name = names::normalize("name", &request.name)?;
         if name == INFORMATION_SCHEMA {
             return Err(Error::invalid("name information_schema is reserved: every catalog has one, built from what the caller may see"));
@@ -102,6 +108,8 @@ impl UnityCatalog {
     /// ownership; a new owner must be a known principal name.
     pub async fn apply_update(&self, caller: &Caller, action: &str, path: &mut SecurablePath, update: UpdateSecurable) -> Result<()> {
         // validations
+        let given = json!({"new_name": update.new_name, "owner": update.owner, "comment": update.comment, "properties": update.properties});
+        shapes::check(&given, &shapes::uc::UPDATE)?;
         let new_name = update.new_name.as_deref().map(|name| names::normalize("new_name", name)).transpose()?;
         if let Some(owner) = update.owner.as_deref() {
             self.require_known_principal("owner", owner).await?;

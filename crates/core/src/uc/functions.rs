@@ -9,12 +9,15 @@ use super::{UnityCatalog, names, new_record};
 use crate::authz::{Privilege, SecurablePath};
 use crate::error::{Error, Result};
 use crate::principal::Caller;
+use crate::shapes;
 
 impl UnityCatalog {
     /// Registers a function in its schema after checking CREATE FUNCTION there. Only SQL
     /// functions can run here, so only they may be created.
     pub async fn create_function(&self, caller: &Caller, mut definition: CreateFunction) -> Result<FunctionInfo> {
         // validations
+        let given = serde_json::to_value(&definition).map_err(|e| Error::internal(format!("function spec: {e}")))?;
+        shapes::check_at(&given, &shapes::uc::FUNCTION, "function_info")?;
         definition.name = names::normalize("function_info.name", &definition.name)?;
         if !definition.routine_body.eq_ignore_ascii_case("SQL") {
             let language = definition.external_language.as_deref().unwrap_or("an external language");

@@ -9,6 +9,7 @@ use super::{UnityCatalog, catalogs::properties_of, names, new_record};
 use crate::authz::{Privilege, SecurablePath};
 use crate::error::{Error, Result};
 use crate::principal::Caller;
+use crate::shapes;
 
 pub const MANAGED: &str = "MANAGED";
 pub const VIEW: &str = "VIEW";
@@ -52,6 +53,7 @@ impl UnityCatalog {
     /// [`UnityCatalog::delete`] if that write fails.
     pub async fn create_table(&self, caller: &Caller, schema: &SecurablePath, table: NewTable) -> Result<SecurablePath> {
         // validations
+        shapes::check(&serde_json::json!({"name": table.name, "comment": table.comment, "properties": table.properties}), &shapes::uc::SECURABLE)?;
         let name = names::normalize("name", &table.name)?;
         let mut record = new_record(SecurableKind::Table, None, &name, caller.name(), caller.name());
         record.comment = table.comment;

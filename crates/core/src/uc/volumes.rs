@@ -3,15 +3,26 @@
 
 use kiln_api::uc::{CreateVolume, UpdateSecurable, VolumeInfo};
 use kiln_store::SecurableKind;
+use serde_json::json;
 
 use super::{UnityCatalog, names, new_record};
 use crate::authz::{Privilege, SecurablePath};
 use crate::error::{Error, Result};
 use crate::principal::Caller;
+use crate::shapes;
 
 impl UnityCatalog {
     pub async fn create_volume(&self, caller: &Caller, request: CreateVolume) -> Result<VolumeInfo> {
         // validations
+        let given = json!({
+            "name": request.name,
+            "catalog_name": request.catalog_name,
+            "schema_name": request.schema_name,
+            "volume_type": request.volume_type,
+            "comment": request.comment,
+            "storage_location": request.storage_location,
+        });
+        shapes::check(&given, &shapes::uc::SECURABLE)?;
         let name = names::normalize("name", &request.name)?;
         if !request.volume_type.eq_ignore_ascii_case("MANAGED") {
             return Err(Error::invalid(format!(

@@ -131,7 +131,7 @@ pub(super) async fn merge(run: &Run<'_>, merge: Merge) -> Result<StatementOutput
         (None, _) => return Err(SqlError::bad_request("MERGE ... USING (subquery): give the subquery an alias, as in USING (SELECT ...) AS source")),
     };
     let target_alias = merge.target_alias.clone().unwrap_or_else(|| target[2].clone());
-    let KilnStatement::Sql(mut source) = parse_statement(&format!("SELECT * FROM {}", merge.source)).map_err(SqlError::syntax)? else {
+    let KilnStatement::Sql(mut source) = parse_statement(&format!("SELECT * FROM {}", merge.source))? else {
         return Err(SqlError::internal("the MERGE source did not read as a query"));
     };
     super::rewrite_time_travel(&mut source)?;

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 
 use datafusion::execution::SessionState;
 use datafusion::sql::sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArgOperator, FunctionArguments, Ident, Statement, visit_expressions, visit_expressions_mut};
-use datafusion::sql::sqlparser::parser::Parser;
 use kiln_api::uc::{CreateFunction as FunctionDefinition, FunctionParameterInfo, FunctionParameterInfos};
 use kiln_core::authz::{Privilege, SecurablePath};
 use kiln_core::uc::UnityCatalog;
@@ -16,7 +15,7 @@ use kiln_store::SecurableKind;
 use super::{Run, StatementOutput};
 use crate::catalog::Access;
 use crate::error::SqlError;
-use crate::parse::{CreateFunction, KilnDialect, name_parts};
+use crate::parse::{CreateFunction, name_parts, parse_expression};
 use crate::types;
 
 /// How deep functions may call functions.
@@ -61,8 +60,8 @@ pub(super) async fn create_function(run: &Run<'_>, function: CreateFunction) -> 
     };
     // The body must plan: called with NULLs of the parameter types, it names only what exists.
     let probe_args: Vec<String> = definition.input_params.parameters.iter().map(|p| format!("CAST(NULL AS {})", p.type_text)).collect();
-    let probe = format!("SELECT {}", inlined(&definition, &full_name, probe_args.iter().map(|a| parse_expr(a)).collect::<Result<Vec<_>, _>>()?, &[])?);
-    let crate::parse::KilnStatement::Sql(probe) = crate::parse::parse_statement(&probe).map_err(SqlError::syntax)? else {
+    let probe = format!("SELECT {}", inlined(&definition, &full_name, probe_args.iter().map(|a| parse_expression(a)).collect::<Result<Vec<_>, _>>()?, &[])?);
+    let crate::parse::KilnStatement::Sql(probe) = crate::parse::parse_statement(&probe)? else {
         return Err(SqlError::internal("the function probe is not a query"));
     };
     let mut state = run.session(Default::default())?;
@@ -238,17 +237,17 @@ fn inlined(definition: &FunctionDefinition, full_name: &str, positional: Vec<Exp
         let given = positional.get(index).cloned().or_else(|| named.iter().find(|(name, _)| *name == parameter.name).map(|(_, e)| e.clone()));
         let value = match (given, &parameter.parameter_default) {
             (Some(value), _) => value,
-            (None, Some(default)) => parse_expr(default)?,
+            (None, Some(default)) => parse_expression(default)?,
             (None, None) => {
                 return Err(SqlError::condition("REQUIRED_PARAMETER_NOT_FOUND", format!("The function {full_name} needs a value for parameter '{}'.", parameter.name), "4274K"));
             }
         };
-        values.insert(parameter.name.clone(), parse_expr(&format!("CAST(({value}) AS {})", parameter.type_text))?);
+        values.insert(parameter.name.clone(), parse_expression(&format!("CAST(({value}) AS {})", parameter.type_text))?);
     }
     if let Some((name, _)) = named.iter().find(|(name, _)| !parameters.iter().any(|p| p.name == *name)) {
         return Err(SqlError::condition("UNRECOGNIZED_PARAMETER_NAME", format!("The function {full_name} has no parameter '{name}'."), "4274K"));
     }
-    let mut body = parse_expr(&definition.routine_definition)?;
+    let mut body = parse_expression(&definition.routine_definition)?;
     let function_name = definition.name.to_lowercase();
     let _ = visit_expressions_mut(&mut body, |expr| {
         let parameter = match expr {
@@ -262,12 +261,5 @@ fn inlined(definition: &FunctionDefinition, full_name: &str, positional: Vec<Exp
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
-    parse_expr(&format!("CAST(({body}) AS {})", definition.full_data_type))
-}
-
-fn parse_expr(text: &str) -> Result<Expr, SqlError> {
-    Parser::new(&KilnDialect)
-        .try_with_sql(text)
-        .and_then(|mut parser| parser.parse_expr())
-        .map_err(|e| SqlError::condition("PARSE_SYNTAX_ERROR", format!("in function SQL '{text}': {e}."), "42601"))
+    parse_expression(&format!("CAST(({body}) AS {})", definition.full_data_type))
 }

@@ -100,7 +100,7 @@ impl Executor {
 
     /// Parses and runs one statement as `caller` on `pool`.
     pub async fn run(&self, caller: &Caller, pool: &ExecutionPool, sql: &str, context: &StatementContext) -> Result<StatementOutput, SqlError> {
-        let statement = parse_statement(sql).map_err(SqlError::syntax)?;
+        let statement = parse_statement(sql)?;
         let run = Run { executor: self, caller, pool, context };
         match statement {
             KilnStatement::Sql(statement) => run.sql(*statement).await,

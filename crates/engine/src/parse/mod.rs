@@ -9,10 +9,13 @@ use datafusion::sql::sqlparser::ast::{ColumnOption, Ident, ObjectName, ObjectNam
 use datafusion::sql::sqlparser::dialect::{DatabricksDialect, Dialect};
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
-use datafusion::sql::sqlparser::tokenizer::Token;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 use kiln_core::authz::Privilege;
 use kiln_store::SecurableKind;
 
+use crate::error::SqlError;
+
+mod limits;
 mod merge;
 pub use merge::{Merge, MergeAction, MergeClause, MergeWhen};
 
@@ -193,19 +196,35 @@ pub enum KilnStatement {
     Alter { kind: SecurableKind, name: Vec<String>, action: AlterAction },
 }
 
-/// Parses exactly one statement (a trailing `;` is fine).
-pub fn parse_statement(sql: &str) -> Result<KilnStatement, String> {
-    let dialect = KilnDialect;
-    let mut parser = Parser::new(&dialect).try_with_sql(sql).map_err(syntax_error)?;
-    let statement = parse_one(&mut parser).map_err(syntax_error)?;
+/// Parses exactly one statement (a trailing `;` is fine), refusing one too long or too
+/// complex to parse safely (see [`limits`]).
+pub fn parse_statement(sql: &str) -> Result<KilnStatement, SqlError> {
+    let mut parser = bounded_parser(sql).map_err(|e| e.unwrap_or_else(|e| SqlError::syntax(syntax_error(e))))?;
+    let statement = parse_one(&mut parser).map_err(|e| SqlError::syntax(syntax_error(e)))?;
     while parser.consume_token(&Token::SemiColon) {}
     if parser.peek_token().token != Token::EOF {
-        return Err(format!(
+        return Err(SqlError::syntax(format!(
             "[PARSE_SYNTAX_ERROR] Syntax error at or near '{}': only one statement may be run at a time. SQLSTATE: 42601",
             parser.peek_token().token
-        ));
+        )));
     }
     Ok(statement)
+}
+
+/// A parser over `sql` once its text passed the limits: `Err(Ok(_))` is a statement over a
+/// limit, `Err(Err(_))` one that does not tokenize.
+fn bounded_parser(sql: &str) -> Result<Parser<'static>, Result<SqlError, ParserError>> {
+    limits::check_length(sql).map_err(|e| Ok(SqlError::too_complex(e)))?;
+    let tokens = Tokenizer::new(&KilnDialect, sql).tokenize_with_location().map_err(|e| Err(e.into()))?;
+    limits::check_complexity(&tokens).map_err(|e| Ok(SqlError::too_complex(e)))?;
+    Ok(Parser::new(&KilnDialect).with_tokens_with_locations(tokens))
+}
+
+/// Parses one expression (SQL a function expands to), within the same limits as statements.
+pub fn parse_expression(text: &str) -> Result<datafusion::sql::sqlparser::ast::Expr, SqlError> {
+    let in_function = |e: ParserError| SqlError::condition("PARSE_SYNTAX_ERROR", format!("in function SQL '{text}': {e}."), "42601");
+    let mut parser = bounded_parser(text).map_err(|e| e.unwrap_or_else(in_function))?;
+    parser.parse_expr().map_err(in_function)
 }
 
 fn syntax_error(error: ParserError) -> String {
@@ -772,7 +791,7 @@ mod tests {
     #[test]
     fn one_statement_at_a_time() {
         assert!(parse_statement("SELECT 1;").is_ok());
-        assert!(parse_statement("SELECT 1; SELECT 2").unwrap_err().contains("only one statement"));
-        assert!(parse_statement("SELEC 1").unwrap_err().starts_with("[PARSE_SYNTAX_ERROR]"));
+        assert!(parse_statement("SELECT 1; SELECT 2").unwrap_err().message.contains("only one statement"));
+        assert!(parse_statement("SELEC 1").unwrap_err().message.starts_with("[PARSE_SYNTAX_ERROR]"));
     }
 }

@@ -28,13 +28,19 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use kiln_core::{Error, ErrorCode};
 
+use crate::config::HttpConfig;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 pub use auth::{CallerExtractor, RequestContext};
 
 pub fn router(state: AppState) -> Router {
-    with_service_layers(router_without_layers(), state)
+    router_with_limits(state, &HttpConfig::default())
+}
+
+/// The whole API with the request limits of `[http]`.
+pub fn router_with_limits(state: AppState, http: &HttpConfig) -> Router {
+    layered(router_without_layers(), state, http)
 }
 
 /// Every API group's routes, before [`with_service_layers`].
@@ -60,15 +66,25 @@ pub fn router_without_layers() -> Router<AppState> {
         .merge(queries::routes())
 }
 
-/// The layers every route gets: the fallback, rate limits, request context and audit, body
-/// limit and the panic catcher. Public so tests can serve extra routes the same way.
+/// The layers every route gets, with the default limits. Public so tests can serve extra
+/// routes the same way.
 pub fn with_service_layers(api: Router<AppState>, state: AppState) -> Router {
+    layered(api, state, &HttpConfig::default())
+}
+
+/// Outermost first: request id and audit, the error shape, request limits, body limit, rate
+/// limits, the panic catcher, then the routes and their fallbacks.
+fn layered(api: Router<AppState>, state: AppState, http: &HttpConfig) -> Router {
+    let body_read_timeout = std::time::Duration::from_secs(http.body_read_timeout_secs);
     // The panic catcher sits innermost so the request is still audited, with its 500.
     api.fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(state.clone(), crate::ratelimit::enforce))
+        .layer(axum::extract::DefaultBodyLimit::max(crate::limits::MAX_BODY_BYTES as usize))
+        .layer(middleware::from_fn_with_state(body_read_timeout, crate::limits::enforce))
+        .layer(middleware::from_fn(crate::error::uniform_errors))
         .layer(middleware::from_fn_with_state(state.clone(), request_context))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -91,14 +107,11 @@ fn start_offset(page_token: Option<&str>, offset: Option<i64>) -> Result<usize, 
     }
 }
 
-/// Largest request body accepted by JSON endpoints (file uploads will set their own).
-const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
-
 /// A handler panic: logged with an id, answered as a 500 that names the id only.
 fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     use axum::response::IntoResponse;
     let error_id = uuid::Uuid::new_v4().to_string();
-    let detail = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+    let detail = kiln_core::panics::panic_message(panic.as_ref());
     tracing::error!(%error_id, %detail, "handler panicked");
     ApiError(Error::internal(format!("internal error; reference id {error_id}"))).into_response()
 }
@@ -154,6 +167,10 @@ const PLANNED_ROUTE_PREFIXES: &[&str] = &[
     "/api/2.0/mcp/",
     "/api/2.0/notification-destinations",
 ];
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError(Error::new(ErrorCode::Specific(405, "METHOD_NOT_ALLOWED"), format!("{method} is not allowed on {}", uri.path())))
+}
 
 async fn unknown_route(method: Method, uri: axum::http::Uri) -> ApiError {
     let path = uri.path();

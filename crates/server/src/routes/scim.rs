@@ -1,18 +1,16 @@
-//! SCIM 2.0 at `/api/2.0/preview/scim/v2`: Me, Users, Groups, ServicePrincipals. Errors use
-//! the SCIM error body, as the real service does.
+//! SCIM 2.0 at `/api/2.0/preview/scim/v2`: Me, Users, Groups, ServicePrincipals. Errors leave
+//! in the SCIM error body, as the real service answers them (see `error::uniform_errors`).
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use kiln_api::error::{SCIM_ERROR_SCHEMA, ScimErrorBody};
 use kiln_api::scim::{LIST_RESPONSE_SCHEMA, PatchRequest, ScimListQuery, ScimListResponse, ScimResourceInput};
-use kiln_core::Error;
 use kiln_core::identity::render;
 use kiln_store::PrincipalKind;
 
 use super::CallerExtractor;
+use crate::error::ApiError;
 use crate::extract::AppJson;
 use crate::state::AppState;
 
@@ -37,26 +35,8 @@ pub(super) fn routes() -> Router<AppState> {
     router
 }
 
-/// A core error in SCIM's own error shape.
-#[derive(Debug)]
-struct ScimError(Error);
-
-impl From<Error> for ScimError {
-    fn from(error: Error) -> ScimError {
-        ScimError(error)
-    }
-}
-
-impl IntoResponse for ScimError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let scim_type = (status == StatusCode::BAD_REQUEST).then(|| "invalidValue".to_string());
-        let body = ScimErrorBody { schemas: vec![SCIM_ERROR_SCHEMA.to_string()], detail: self.0.message, status: status.as_u16().to_string(), scim_type };
-        (status, Json(body)).into_response()
-    }
-}
-
-type ScimResult<T> = Result<T, ScimError>;
+/// Errors leave as Databricks errors; the error-shape layer answers them in SCIM's shape.
+type ScimResult<T> = Result<T, ApiError>;
 
 /// The caller. A service principal also gets `userName` = its application id, as Databricks
 /// answers `Me` for one, so `me().user_name` works for every caller.

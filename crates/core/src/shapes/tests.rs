@@ -1,0 +1,1 @@
+//! Tests of the walker and of the declarations.
