@@ -2,7 +2,7 @@
 //! shaped by the service; the request envelopes are typed here.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct JobIdRequest {
@@ -46,17 +46,6 @@ pub struct UpdateJobRequest {
 pub struct ResetJobRequest {
     pub job_id: i64,
     pub new_settings: Value,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct RunNowRequest {
-    pub job_id: i64,
-    #[serde(default)]
-    pub job_parameters: Map<String, Value>,
-    #[serde(default)]
-    pub notebook_params: Map<String, Value>,
-    pub python_params: Option<Vec<Value>>,
-    pub idempotency_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -11,6 +11,9 @@ pub struct PageCursor {
 }
 
 const PREFIX: &str = "kiln-page:";
+/// No list is longer; an offset past it is not one this server issued (and keeps
+/// `offset + page size` far from overflowing).
+const MAX_OFFSET: usize = 1 << 40;
 
 impl PageCursor {
     pub fn encode(self) -> String {
@@ -21,7 +24,7 @@ impl PageCursor {
     pub fn decode(token: &str) -> Option<PageCursor> {
         let bytes = URL_SAFE_NO_PAD.decode(token.as_bytes()).ok()?;
         let text = String::from_utf8(bytes).ok()?;
-        let offset = text.strip_prefix(PREFIX)?.parse().ok()?;
+        let offset = text.strip_prefix(PREFIX)?.parse().ok().filter(|offset| *offset <= MAX_OFFSET)?;
         Some(PageCursor { offset })
     }
 

@@ -135,7 +135,28 @@ pub fn spark_field_json(name: &str, data_type: &DataType, nullable: bool, commen
 
 /// Parses Databricks type text, any case: `INT`, `bigint`, `DECIMAL(10, 2)`, `VARCHAR(20)`,
 /// `ARRAY<INT>`, `MAP<STRING, INT>`, `STRUCT<a: INT, b STRING>`, `TIMESTAMP_NTZ`.
+/// Deepest nesting of `<` and `(` in one type (Spark itself stops well before: deep types are
+/// not addressable).
+const MAX_TYPE_NESTING: usize = 100;
+
 pub fn parse_type(text: &str) -> Result<DataType, String> {
+    // The parser recurses once per nested type; refuse nesting no table needs before it
+    // could exhaust the stack.
+    let mut depth = 0usize;
+    let mut nesting = 0usize;
+    for c in text.chars() {
+        match c {
+            '<' | '(' => {
+                depth += 1;
+                nesting = nesting.max(depth);
+            }
+            '>' | ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if nesting > MAX_TYPE_NESTING {
+        return Err(format!("type '{}...' nests more than {MAX_TYPE_NESTING} types", text.chars().take(40).collect::<String>()));
+    }
     let mut parser = TypeParser { chars: text.chars().collect(), at: 0 };
     let data_type = parser.data_type()?;
     parser.skip_spaces();

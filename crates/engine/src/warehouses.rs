@@ -358,13 +358,11 @@ fn validated(mut spec: WarehouseSpec) -> Result<WarehouseSpec> {
     }
     let min = *spec.min_num_clusters.get_or_insert(1);
     let max = *spec.max_num_clusters.get_or_insert(min.max(1));
-    if min < 1 || max < min || max > 40 {
-        return Err(Error::invalid(format!("min_num_clusters ({min}) and max_num_clusters ({max}) must satisfy 1 ≤ min ≤ max ≤ 40")));
+    if max < min {
+        return Err(Error::invalid(format!("max_num_clusters ({max}) must be at least min_num_clusters ({min})")));
     }
-    if let Some(kind) = &spec.warehouse_type {
-        if !matches!(kind.as_str(), "CLASSIC" | "PRO" | "TYPE_UNSPECIFIED") {
-            return Err(Error::invalid(format!("warehouse_type '{kind}' is not one of CLASSIC, PRO")));
-        }
+    if spec.warehouse_type.as_deref() == Some("REALTIME") {
+        return Err(Error::invalid("warehouse_type 'REALTIME' is not supported by Kiln; use CLASSIC or PRO"));
     }
     Ok(spec)
 }

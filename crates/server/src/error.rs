@@ -18,7 +18,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.0.code.wire();
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if status.is_server_error() {
+        // A 501 names a route Kiln has not built: the client's problem to know, not a fault.
+        if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
             tracing::error!(error_code = code, message = %self.0.message, "request failed");
         }
         let body = ErrorBody { error_code: code.to_string(), message: self.0.message, details: Vec::new() };
@@ -64,9 +65,10 @@ pub async fn uniform_errors(request: axum::extract::Request, next: axum::middlew
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    // Authentication and rate limits answer for the platform, before any API group, so they
-    // keep the platform's shape everywhere.
-    let shape = if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS) { ErrorShape::Databricks } else { shape };
+    // Authentication, rate limits and an oversized request head answer for the platform,
+    // before any API group reads the request, so they keep the platform's shape everywhere.
+    let platform = [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS, StatusCode::URI_TOO_LONG, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE];
+    let shape = if platform.contains(&status) { ErrorShape::Databricks } else { shape };
     let is_json = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
     if is_json && shape == ErrorShape::Databricks {
         return response;

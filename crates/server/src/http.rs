@@ -24,7 +24,10 @@ pub async fn serve(listener: TcpListener, router: Router, config: &HttpConfig, s
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(config.header_read_timeout_secs))
-        .max_header_size(config.max_header_bytes)
+        // The configured limit is enforced with a JSON answer in `limits::enforce`; hyper
+        // stops reading only far past it.
+        .max_header_size(crate::limits::HARD_MAX_HEADER_BYTES)
+        .max_buf_size(crate::limits::HARD_MAX_HEADER_BYTES + 64 * 1024)
         .keep_alive(true);
     let slots = Arc::new(Semaphore::new(config.max_connections));
     let (stopping, stop_signal) = watch::channel(());

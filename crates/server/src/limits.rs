@@ -28,13 +28,30 @@ pub fn body_limit(method: &Method, path: &str) -> u64 {
     MAX_BODY_BYTES
 }
 
-/// Refuses an over-long URI and a declared body over the route's limit, and gives the body
-/// a read timeout, so a client that promises 20 GB and sends nothing is answered at once.
-pub async fn enforce(State(body_read_timeout): State<Duration>, request: Request, next: Next) -> Response {
+/// Largest request head hyper itself reads; heads between `[http] max_header_bytes` and this
+/// are answered with a JSON 431 here, larger ones by hyper with an empty one.
+pub const HARD_MAX_HEADER_BYTES: usize = 2 * 1024 * 1024;
+
+/// The limits of `[http]` a request is held to once hyper has read its head.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLimits {
+    pub body_read_timeout: Duration,
+    pub max_header_bytes: usize,
+}
+
+/// Refuses an over-long URI, an oversized head and a declared body over the route's limit,
+/// and gives the body a read timeout, so a client that promises 20 GB and sends nothing is
+/// answered at once.
+pub async fn enforce(State(limits): State<RequestLimits>, request: Request, next: Next) -> Response {
     let uri_bytes = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if uri_bytes > MAX_URI_BYTES {
         let message = format!("the request URI is {uri_bytes} bytes; at most {MAX_URI_BYTES} are accepted");
         return ApiError(Error::new(ErrorCode::Specific(414, "REQUEST_URI_TOO_LONG"), message)).into_response();
+    }
+    let head_bytes = uri_bytes + request.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum::<usize>();
+    if head_bytes > limits.max_header_bytes {
+        let message = format!("the request head is {head_bytes} bytes; at most {} are accepted", limits.max_header_bytes);
+        return ApiError(Error::new(ErrorCode::Specific(431, "REQUEST_HEADER_FIELDS_TOO_LARGE"), message)).into_response();
     }
     let limit = body_limit(request.method(), request.uri().path());
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -44,7 +61,7 @@ pub async fn enforce(State(body_read_timeout): State<Duration>, request: Request
         let message = format!("the request body is {declared} bytes; this API accepts at most {limit}");
         return ApiError(Error::new(ErrorCode::RequestTooLarge, message)).into_response();
     }
-    let request = request.map(|body| Body::new(tower_http::timeout::TimeoutBody::new(body_read_timeout, body)));
+    let request = request.map(|body| Body::new(tower_http::timeout::TimeoutBody::new(limits.body_read_timeout, body)));
     next.run(request).await
 }
 

@@ -111,6 +111,9 @@ pub fn validate(body: &Value) -> Result<Map<String, Value>> {
             return Err(Error::invalid(format!("autoscale.max_workers ({max}) must be at least autoscale.min_workers ({min})")));
         }
     }
+    if let Some(name) = object.get("spark_env_vars").and_then(Value::as_object).and_then(|vars| vars.keys().find(|name| name.contains('='))) {
+        return Err(Error::invalid(format!("spark_env_vars '{name}' is not a variable name: it must not contain '='")));
+    }
     if let Some(minutes @ 1..10) = object.get("autotermination_minutes").and_then(Value::as_i64) {
         return Err(Error::invalid(format!("autotermination_minutes must be 0 (never) or from 10 to 10000, got {minutes}")));
     }

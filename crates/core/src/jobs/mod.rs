@@ -28,6 +28,7 @@ use crate::files::Files;
 use crate::notifications::NotificationDestinations;
 use crate::principal::Caller;
 use crate::queries::SavedQueries;
+use crate::shapes;
 use crate::workspace_tree::WorkspaceTree;
 use runs::Outcome;
 
@@ -177,7 +178,7 @@ impl Jobs {
     /// `access_control_list` entries of a create or submit body.
     async fn acl_entries(&self, list: Option<&Value>) -> Result<Vec<AclEntry>> {
         if let Some(list) = list {
-            crate::shapes::check_at(list, &crate::shapes::jobs::ACCESS_CONTROL_LIST, "access_control_list")?;
+            shapes::check_at(list, &shapes::jobs::ACCESS_CONTROL_LIST, "access_control_list")?;
         }
         let mut entries = Vec::new();
         for (index, item) in list.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
@@ -229,6 +230,9 @@ impl Jobs {
     /// clusters and parameters are matched by key; `fields_to_remove` drops fields or, as
     /// `tasks/<key>`, single entries.
     pub async fn update(&self, caller: &Caller, job_id: i64, new_settings: &Value, fields_to_remove: &[String]) -> Result<()> {
+        if !new_settings.is_null() {
+            shapes::check_at(new_settings, &shapes::ANY_OBJECT, "new_settings")?;
+        }
         let mut job = self.authorized_job(caller, "jobs.update", job_id, "CAN_MANAGE").await?;
         let mut settings = job.settings.as_object().cloned().unwrap_or_default();
         for (key, value) in new_settings.as_object().into_iter().flatten() {
@@ -264,6 +268,7 @@ impl Jobs {
 
     /// `jobs/reset`: the whole settings replaced.
     pub async fn reset(&self, caller: &Caller, job_id: i64, new_settings: Value) -> Result<()> {
+        shapes::check_at(&new_settings, &shapes::ANY_OBJECT, "new_settings")?;
         let mut job = self.authorized_job(caller, "jobs.reset", job_id, "CAN_MANAGE").await?;
         self.replace_settings(caller, &mut job, new_settings).await
     }
@@ -288,16 +293,19 @@ impl Jobs {
         Ok(())
     }
 
-    /// `run-now`: a run of the job with these parameters; an idempotency token that was used
-    /// before answers the earlier run.
-    pub async fn run_now(&self, caller: &Caller, job_id: i64, trigger: Trigger) -> Result<(i64, i64)> {
-        let parameters = json!({
-            "idempotency_token": trigger.idempotency_token,
-            "job_parameters": trigger.job_parameters,
-            "notebook_params": trigger.notebook_params,
-            "python_params": trigger.python_params,
-        });
-        crate::shapes::check(&parameters, &crate::shapes::jobs::RUN_NOW)?;
+    /// `run-now` with its request body: a run of `job_id` with the parameters it passes; an
+    /// idempotency token that was used before answers the earlier run.
+    pub async fn run_now(&self, caller: &Caller, request: &Value) -> Result<(i64, i64)> {
+        shapes::check(request, &shapes::jobs::RUN_NOW)?;
+        let job_id = request["job_id"].as_i64().unwrap_or_default();
+        let parameters = |key: &str| request.get(key).and_then(Value::as_object).cloned().unwrap_or_default();
+        let trigger = Trigger {
+            kind: "ONE_TIME".to_string(),
+            job_parameters: parameters("job_parameters"),
+            notebook_params: parameters("notebook_params"),
+            python_params: request.get("python_params").and_then(Value::as_array).map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect()),
+            idempotency_token: request.get("idempotency_token").and_then(Value::as_str).map(str::to_string),
+        };
         let job = self.authorized_job(caller, "jobs.runNow", job_id, "CAN_MANAGE_RUN").await?;
         if let Some(token) = &trigger.idempotency_token
             && let Some(earlier) = self.store.find_run_by_token(Some(job_id), token).await?
@@ -766,7 +774,7 @@ impl Jobs {
 /// existed read leniently (and are reported) instead of failing every reader.
 fn readable_settings(job: &JobRecord) -> Value {
     let mut settings = job.settings.clone();
-    let removed = crate::shapes::prune(&mut settings, &crate::shapes::jobs::JOB_SETTINGS);
+    let removed = shapes::prune(&mut settings, &shapes::jobs::JOB_SETTINGS);
     if !removed.is_empty() {
         tracing::warn!(job_id = job.job_id, problems = ?removed, "a stored job has settings that are no longer valid; reading it without them");
     }

@@ -15,8 +15,22 @@ use crate::shapes;
 pub const TASK_TYPES: &[&str] = &["notebook_task", "spark_python_task", "sql_task", "condition_task", "run_job_task", "for_each_task"];
 
 /// Task types of Databricks that Kiln refuses at creation rather than fail at run time.
-const UNSUPPORTED_TASK_TYPES: &[&str] =
-    &["python_wheel_task", "spark_jar_task", "spark_submit_task", "pipeline_task", "dbt_task", "clean_rooms_notebook_task", "dashboard_task", "power_bi_task", "gen_ai_compute_task"];
+const UNSUPPORTED_TASK_TYPES: &[&str] = &[
+    "python_wheel_task",
+    "spark_jar_task",
+    "spark_submit_task",
+    "pipeline_task",
+    "dbt_task",
+    "dbt_cloud_task",
+    "dbt_platform_task",
+    "clean_rooms_notebook_task",
+    "dashboard_task",
+    "alert_task",
+    "power_bi_task",
+    "gen_ai_compute_task",
+    "ai_runtime_task",
+    "python_operator_task",
+];
 
 fn field_error(field: &str, what: impl std::fmt::Display) -> Error {
     Error::invalid(format!("{field} {what}"))
@@ -117,7 +131,7 @@ fn validate_tasks(tasks: &[Value], job_clusters: &HashSet<String>) -> Result<()>
 }
 
 fn validate_task(task: &Map<String, Value>, field: &str, keys: &HashMap<&str, usize>, job_clusters: &HashSet<String>, top_level: bool) -> Result<()> {
-    if let Some(unsupported) = UNSUPPORTED_TASK_TYPES.iter().find(|kind| task.contains_key(**kind)) {
+    if let Some(unsupported) = UNSUPPORTED_TASK_TYPES.iter().find(|kind| is_set(task, kind)) {
         return Err(field_error(&format!("{field}.{unsupported}"), format!("is not supported by Kiln; use one of {}", TASK_TYPES.join(", "))));
     }
     let kinds: Vec<&str> = TASK_TYPES.iter().copied().filter(|kind| is_set(task, kind)).collect();

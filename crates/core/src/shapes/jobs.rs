@@ -19,6 +19,8 @@ const MAX_TOKEN_BYTES: usize = 64;
 /// Largest periodic trigger interval in any unit; a week's milliseconds times this stays far
 /// below `i64::MAX` when added to a start time.
 pub const MAX_PERIODIC_INTERVAL: i64 = 100_000;
+/// Job ids are positive.
+const JOB_ID: Shape = Shape::Int { min: 1, max: i64::MAX };
 /// `max_retries`: -1 retries (up to Kiln's cap) until success; more than the cap is refused.
 const MAX_RETRIES: i64 = 1000;
 
@@ -218,7 +220,7 @@ const PIPELINE_PARAMS: Shape = Shape::Object(&[
 ]);
 
 const RUN_JOB_TASK: Shape = Shape::Object(&[
-    required("job_id", Shape::Int { min: 1, max: i64::MAX }),
+    required("job_id", JOB_ID),
     optional("job_parameters", PARAMETERS),
     optional("notebook_params", PARAMETERS),
     optional("python_named_params", PARAMETERS),
@@ -327,8 +329,9 @@ pub static SUBMIT_RUN: Shape = Shape::Object(&[
     optional("webhook_notifications", WEBHOOK_NOTIFICATIONS),
 ]);
 
-/// What `run-now` passes to a run (besides `job_id`, which names the job).
+/// The body of `run-now`: the job and what its run is given.
 pub static RUN_NOW: Shape = Shape::Object(&[
+    required("job_id", JOB_ID),
     optional("idempotency_token", Shape::Str(Text::name(MAX_TOKEN_BYTES))),
     optional("job_parameters", PARAMETERS),
     optional("notebook_params", PARAMETERS),

@@ -10,9 +10,15 @@ use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan};
 /// Longest statement text, as on Databricks.
 pub(super) const MAX_STATEMENT_BYTES: usize = 16 * 1024 * 1024;
 /// Deepest expression: operators chained at every open level, plus the levels themselves.
-pub(super) const MAX_EXPRESSION_DEPTH: usize = 1000;
-/// Most set operations (UNION, INTERSECT, EXCEPT) in one statement; each nests the plan.
-pub(super) const MAX_SET_OPERATIONS: usize = 500;
+/// Planning costs grow with the square of the depth, so the bound also bounds planning time.
+pub(super) const MAX_EXPRESSION_DEPTH: usize = 500;
+/// Most query blocks (SELECTs: set operations, subqueries, CTEs) in one statement; each nests
+/// the plan.
+pub(super) const MAX_QUERY_BLOCKS: usize = 256;
+/// Most tables one statement joins (JOIN, or a comma in FROM).
+pub(super) const MAX_JOINS: usize = 128;
+/// Most items in one list: columns of a SELECT, values of IN, rows of VALUES, arguments.
+pub(super) const MAX_LIST_ITEMS: usize = 10_000;
 
 /// Why a statement is refused: `[FAILED_TO_PARSE_TOO_COMPLEX]`, naming the limit.
 fn too_complex(what: String) -> String {
@@ -43,6 +49,10 @@ struct Level {
     deepest_operand: usize,
     /// Deepest expression already ended in this level (before a comma, say).
     deepest_ended: usize,
+    /// Whether this level is in a FROM clause, where a comma joins another table.
+    in_from: bool,
+    /// Items of the current list (commas since the last clause keyword).
+    items: usize,
 }
 
 impl Level {
@@ -58,9 +68,15 @@ impl Level {
 
     fn end_expression(&mut self) {
         self.deepest_ended = self.deepest_ended.max(self.current_depth());
-        let closes_with_end = self.closes_with_end;
-        let deepest_ended = self.deepest_ended;
-        *self = Level { closes_with_end, deepest_ended, ..Level::default() };
+        let Level { closes_with_end, deepest_ended, in_from, items, .. } = *self;
+        *self = Level { closes_with_end, deepest_ended, in_from, items, ..Level::default() };
+    }
+
+    /// A clause keyword: the expression and the list end; FROM starts a table list.
+    fn start_clause(&mut self, keyword: Keyword) {
+        self.end_expression();
+        self.items = 0;
+        self.in_from = matches!(keyword, Keyword::FROM | Keyword::JOIN);
     }
 
     /// The depth of this level as an operand of the enclosing expression.
@@ -70,13 +86,14 @@ impl Level {
 }
 
 /// Refuses a statement whose expressions could nest deeper than [`MAX_EXPRESSION_DEPTH`], or
-/// that has more than [`MAX_SET_OPERATIONS`] set operations. The estimate is an upper bound of
+/// that has more query blocks, joins or list items than the limits above. The estimate is an upper bound of
 /// the depth of the tree sqlparser builds: every operator chains one level onto its left
 /// operand until a comma or a clause keyword ends the expression, and a parenthesized
 /// operand adds its own depth wherever it stands in the chain.
 pub(super) fn check_complexity(tokens: &[TokenWithSpan]) -> Result<(), String> {
     let mut levels = vec![Level::new(false)];
-    let mut set_operations = 0usize;
+    let mut query_blocks = 0usize;
+    let mut joins = 0usize;
     let too_deep = || too_complex(format!("its expressions nest or chain operators deeper than the limit of {MAX_EXPRESSION_DEPTH} levels"));
     for token in tokens {
         let role = classify(&token.token);
@@ -98,13 +115,30 @@ pub(super) fn check_complexity(tokens: &[TokenWithSpan]) -> Result<(), String> {
                     }
                 }
             }
-            Role::Separator => level.end_expression(),
-            Role::SetOperation => {
-                set_operations += 1;
-                if set_operations > MAX_SET_OPERATIONS {
-                    return Err(too_complex(format!("it has more set operations (UNION, INTERSECT, EXCEPT) than the limit of {MAX_SET_OPERATIONS}")));
-                }
+            Role::Comma => {
                 level.end_expression();
+                level.items += 1;
+                if level.in_from {
+                    joins += 1;
+                }
+                if level.items >= MAX_LIST_ITEMS {
+                    return Err(too_complex(format!("one of its lists has more items than the limit of {MAX_LIST_ITEMS}")));
+                }
+            }
+            Role::Separator => level.end_expression(),
+            Role::Clause(keyword) => {
+                level.start_clause(keyword);
+                match keyword {
+                    Keyword::SELECT => query_blocks += 1,
+                    Keyword::JOIN => joins += 1,
+                    _ => {}
+                }
+                if query_blocks > MAX_QUERY_BLOCKS {
+                    return Err(too_complex(format!("it has more query blocks (SELECTs, in set operations, subqueries and common table expressions) than the limit of {MAX_QUERY_BLOCKS}")));
+                }
+                if joins > MAX_JOINS {
+                    return Err(too_complex(format!("it joins more tables than the limit of {MAX_JOINS}")));
+                }
             }
             Role::Logical => {
                 level.logical += 1;
@@ -138,9 +172,13 @@ enum Role {
     Open { closes_with_end: bool, applies_to_left: bool },
     /// `)`, `]` (by_end false) or END.
     Close { by_end: bool },
-    /// Ends the current expression of a level: a comma, a clause keyword, a CASE branch.
+    /// Ends the current expression and adds an item to the level's list.
+    Comma,
+    /// Ends the current expression: a CASE branch, AS, a statement's end.
     Separator,
-    SetOperation,
+    /// Starts a clause (SELECT, FROM, WHERE, JOIN, a set operation, ...): ends the
+    /// expression and the list.
+    Clause(Keyword),
     /// AND, OR, XOR.
     Logical,
     /// Makes a node whose child is the expression so far.
@@ -153,17 +191,18 @@ fn classify(token: &Token) -> Role {
         Token::LParen | Token::LBrace => Role::Open { closes_with_end: false, applies_to_left: false },
         Token::LBracket => Role::Open { closes_with_end: false, applies_to_left: true },
         Token::RParen | Token::RBracket | Token::RBrace => Role::Close { by_end: false },
-        Token::Comma | Token::SemiColon => Role::Separator,
+        Token::Comma => Role::Comma,
+        Token::SemiColon => Role::Separator,
         Token::Word(word) => match word.keyword {
             Keyword::CASE => Role::Open { closes_with_end: true, applies_to_left: false },
             Keyword::END => Role::Close { by_end: true },
-            Keyword::UNION | Keyword::INTERSECT | Keyword::EXCEPT | Keyword::MINUS => Role::SetOperation,
+            Keyword::UNION | Keyword::INTERSECT | Keyword::EXCEPT | Keyword::MINUS => Role::Clause(word.keyword),
             Keyword::AND | Keyword::OR | Keyword::XOR => Role::Logical,
             Keyword::NOT | Keyword::IS | Keyword::LIKE | Keyword::ILIKE | Keyword::RLIKE | Keyword::REGEXP
             | Keyword::SIMILAR | Keyword::IN | Keyword::BETWEEN | Keyword::DIV | Keyword::COLLATE | Keyword::AT | Keyword::OVERLAPS => Role::Operator,
-            Keyword::SELECT | Keyword::FROM | Keyword::WHERE | Keyword::GROUP | Keyword::HAVING | Keyword::ORDER | Keyword::BY | Keyword::LIMIT | Keyword::OFFSET
-            | Keyword::QUALIFY | Keyword::WINDOW | Keyword::ON | Keyword::USING | Keyword::JOIN | Keyword::VALUES | Keyword::SET | Keyword::AS | Keyword::WITH
-            | Keyword::WHEN | Keyword::THEN | Keyword::ELSE => Role::Separator,
+            Keyword::SELECT | Keyword::FROM | Keyword::WHERE | Keyword::GROUP | Keyword::HAVING | Keyword::ORDER | Keyword::LIMIT | Keyword::OFFSET
+            | Keyword::QUALIFY | Keyword::WINDOW | Keyword::JOIN | Keyword::VALUES | Keyword::SET | Keyword::WITH => Role::Clause(word.keyword),
+            Keyword::BY | Keyword::ON | Keyword::USING | Keyword::AS | Keyword::WHEN | Keyword::THEN | Keyword::ELSE => Role::Separator,
             _ => Role::Operand,
         },
         Token::EOF
@@ -215,10 +254,10 @@ mod tests {
 
     #[test]
     fn long_operator_chains_are_refused() {
-        assert!(check(&format!("SELECT {}", chain("+", 500))).is_ok());
+        assert!(check(&format!("SELECT {}", chain("+", 400))).is_ok());
         let error = check(&format!("SELECT {}", chain("+", 10_000))).unwrap_err();
         assert!(error.starts_with("[FAILED_TO_PARSE_TOO_COMPLEX]"), "{error}");
-        assert!(error.contains("1000"), "{error}");
+        assert!(error.contains("500 levels"), "{error}");
         assert!(check(&format!("SELECT * FROM t WHERE {}", chain(" OR ", 5_000))).is_err());
     }
 
@@ -227,7 +266,7 @@ mod tests {
         // 2,000 short expressions side by side are shallow.
         let columns: Vec<String> = (0..2000).map(|i| format!("a + {i}")).collect();
         assert!(check(&format!("SELECT {} FROM t", columns.join(", "))).is_ok());
-        let items: Vec<String> = (0..50_000).map(|i| i.to_string()).collect();
+        let items: Vec<String> = (0..9_000).map(|i| i.to_string()).collect();
         assert!(check(&format!("SELECT * FROM t WHERE x IN ({})", items.join(", "))).is_ok());
         let branches: Vec<String> = (0..2000).map(|i| format!("WHEN x = {i} THEN {i} + 1")).collect();
         assert!(check(&format!("SELECT CASE {} END FROM t", branches.join(" "))).is_ok());
@@ -245,25 +284,35 @@ mod tests {
 
     #[test]
     fn or_chains_of_comparisons_count_once_per_term() {
-        let terms: Vec<String> = (0..900).map(|i| format!("x = {i}")).collect();
+        let terms: Vec<String> = (0..450).map(|i| format!("x = {i}")).collect();
         assert!(check(&format!("SELECT * FROM t WHERE {}", terms.join(" OR "))).is_ok());
     }
 
     #[test]
     fn deep_operands_early_in_a_chain_add_to_it() {
         // A parenthesized chain at the bottom of another chain ends up below all of it.
-        let inner = format!("({})", chain("+", 600));
-        assert!(check(&format!("SELECT {inner} + {}", chain("+", 600))).is_err());
-        let nested = (0..5).fold("x".to_string(), |acc, _| format!("({acc} + {})", chain("+", 300)));
+        let inner = format!("({})", chain("+", 300));
+        assert!(check(&format!("SELECT {inner} + {}", chain("+", 300))).is_err());
+        let nested = (0..5).fold("x".to_string(), |acc, _| format!("({acc} + {})", chain("+", 150)));
         assert!(check(&format!("SELECT {nested}")).is_err());
         let subscripts = format!("SELECT a{}", "[1]".repeat(2000));
         assert!(check(&subscripts).is_err());
     }
 
     #[test]
-    fn set_operations_are_bounded() {
+    fn query_blocks_joins_and_lists_are_bounded() {
         assert!(check(&vec!["SELECT 1"; 100].join(" UNION ALL ")).is_ok());
-        let error = check(&vec!["SELECT 1"; 2000].join(" UNION ALL ")).unwrap_err();
-        assert!(error.contains("set operations"), "{error}");
+        let error = check(&vec!["SELECT 1"; 300].join(" UNION ALL ")).unwrap_err();
+        assert!(error.contains("query blocks"), "{error}");
+        let ctes: Vec<String> = (0..300).map(|i| format!("c{i} AS (SELECT 1)")).collect();
+        assert!(check(&format!("WITH {} SELECT 1", ctes.join(", "))).is_err());
+        let joins: String = (0..200).map(|i| format!(" JOIN t{i} ON a = b")).collect();
+        assert!(check(&format!("SELECT * FROM t{joins}")).unwrap_err().contains("joins"));
+        let tables: Vec<String> = (0..200).map(|i| format!("t{i}")).collect();
+        assert!(check(&format!("SELECT * FROM {} WHERE a = b", tables.join(", "))).unwrap_err().contains("joins"));
+        let columns: Vec<String> = (0..20).map(|i| format!("c{i}")).collect();
+        assert!(check(&format!("SELECT {} FROM a, b", columns.join(", "))).is_ok());
+        let items: Vec<String> = (0..20_000).map(|i| i.to_string()).collect();
+        assert!(check(&format!("SELECT * FROM t WHERE x IN ({})", items.join(", "))).unwrap_err().contains("lists"));
     }
 }

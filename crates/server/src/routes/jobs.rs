@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use kiln_api::jobs::*;
 use kiln_api::page::{PageCursor, effective_page_size};
 use kiln_core::Error;
-use kiln_core::jobs::{MAX_LIST_LIMIT, Trigger};
+use kiln_core::jobs::MAX_LIST_LIMIT;
 use kiln_store::RunFilter;
 
 use super::{CallerExtractor, empty, start_offset};
@@ -82,15 +82,10 @@ async fn delete(State(state): State<AppState>, CallerExtractor(caller): CallerEx
     Ok(empty())
 }
 
-async fn run_now(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, AppJson(request): AppJson<RunNowRequest>) -> Reply<RunNowResponse> {
-    let trigger = Trigger {
-        kind: "ONE_TIME".to_string(),
-        job_parameters: request.job_parameters,
-        notebook_params: request.notebook_params,
-        python_params: request.python_params.map(|ps| ps.iter().map(kiln_core::jobs::params::plain).collect()),
-        idempotency_token: request.idempotency_token,
-    };
-    let (run_id, number_in_job) = state.jobs.run_now(&caller, request.job_id, trigger).await?;
+/// The service checks the whole body against the SDK's types, fields this route does not
+/// read included.
+async fn run_now(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, AppJson(request): AppJson<serde_json::Value>) -> Reply<RunNowResponse> {
+    let (run_id, number_in_job) = state.jobs.run_now(&caller, &request).await?;
     Ok(Json(RunNowResponse { run_id, number_in_job }))
 }
 

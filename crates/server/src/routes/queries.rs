@@ -26,6 +26,9 @@ struct QueryBody {
     query: Option<Value>,
     #[serde(default)]
     update_mask: String,
+    /// Read only so that a wrong type is refused: Kiln has no name conflicts to resolve.
+    #[allow(dead_code)]
+    auto_resolve_display_name: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
