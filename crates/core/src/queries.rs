@@ -37,18 +37,24 @@ fn checked(fields: &Map<String, Value>) -> Result<()> {
     Ok(())
 }
 
+/// A query's fields without what no longer fits their shape: rows stored before a check
+/// existed read leniently (and are reported) instead of failing every reader.
+fn readable_spec(record: &SavedQueryRecord) -> Value {
+    let mut spec = record.spec.clone();
+    let removed = shapes::prune(&mut spec, &shapes::sql::QUERY);
+    if !removed.is_empty() {
+        tracing::warn!(query_id = %record.id, problems = ?removed, "a stored query has fields that are no longer valid; reading it without them");
+    }
+    spec
+}
+
 impl SavedQueries {
     pub fn new(store: Arc<dyn Store>) -> SavedQueries {
         SavedQueries { store }
     }
 
     fn render(record: &SavedQueryRecord) -> Value {
-        let mut spec = record.spec.clone();
-        let removed = shapes::prune(&mut spec, &shapes::sql::QUERY);
-        if !removed.is_empty() {
-            tracing::warn!(query_id = %record.id, problems = ?removed, "a stored query has fields that are no longer valid; reading it without them");
-        }
-        let mut query = spec.as_object().cloned().unwrap_or_default();
+        let mut query = readable_spec(record).as_object().cloned().unwrap_or_default();
         query.insert("id".to_string(), json!(record.id));
         query.insert("owner_user_name".to_string(), json!(record.owner_name));
         query.insert("last_modifier_user_name".to_string(), json!(record.owner_name));
@@ -89,13 +95,14 @@ impl SavedQueries {
 
     /// Changes the fields `update_mask` names (comma-separated; `*` for all given).
     pub async fn update(&self, caller: &Caller, id: &str, update_mask: &str, query: &Value) -> Result<Value> {
+        shapes::check_changes(query, &shapes::sql::QUERY, "query")?;
         let mut record = self.record(caller, id).await?;
         let given = query.as_object().cloned().unwrap_or_default();
         let fields: Vec<String> = if update_mask.trim() == "*" { given.keys().cloned().collect() } else { update_mask.split(',').map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect() };
         if fields.is_empty() {
             return Err(Error::invalid("update_mask must name the fields to change"));
         }
-        let mut spec = record.spec.as_object().cloned().unwrap_or_default();
+        let mut spec = readable_spec(&record).as_object().cloned().unwrap_or_default();
         for field in fields {
             if !FIELDS.contains(&field.as_str()) {
                 return Err(Error::invalid(format!("update_mask: '{field}' is not a field of a query")));
@@ -116,5 +123,51 @@ impl SavedQueries {
         self.record(caller, id).await?;
         self.store.delete_saved_query(id).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use kiln_store::{PrincipalKind, PrincipalRecord};
+
+    use super::*;
+    use crate::principal::Principal;
+
+    fn admin() -> Caller {
+        let record = PrincipalRecord::new(1, PrincipalKind::User, "admin@example.com");
+        let principal = Principal { record, direct_groups: Vec::new(), all_group_ids: Vec::new(), group_names: Vec::new(), entitlements: Vec::new(), is_admin: true };
+        Caller { principal: Arc::new(principal), request_id: "test".to_string() }
+    }
+
+    async fn queries() -> (SavedQueries, Arc<dyn Store>) {
+        let store: Arc<dyn Store> = Arc::new(kiln_store_sqlite::SqliteStore::open(":memory:").await.expect("store"));
+        (SavedQueries::new(store.clone()), store)
+    }
+
+    #[tokio::test]
+    async fn writes_are_checked_and_old_rows_read_leniently() {
+        let (queries, store) = queries().await;
+        let caller = admin();
+        let error = queries.create(&caller, &json!({"display_name": "q", "query_text": "SELECT 1", "parameters": 7})).await.unwrap_err();
+        assert_eq!(error.message, "query.parameters must be an array, got a number");
+        let error = queries.create(&caller, &json!({"display_name": "  ", "query_text": "SELECT 1"})).await.unwrap_err();
+        assert_eq!(error.message, "query.display_name is required");
+
+        // A row an earlier version stored without these checks.
+        let spec = json!({"display_name": "old", "query_text": "SELECT 2", "parameters": 7, "run_as_mode": "SOMETIMES", "tags": ["kept"]});
+        let record = SavedQueryRecord { id: "old".to_string(), owner_name: caller.name().to_string(), spec, created_ms: 0, updated_ms: 0 };
+        store.insert_saved_query(&record).await.expect("insert");
+        let listed = queries.list(&caller).await.expect("one bad row does not fail the list");
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].get("parameters").is_none(), "{}", listed[0]);
+        assert_eq!((listed[0]["run_as_mode"].clone(), listed[0]["tags"].clone()), (json!("OWNER"), json!(["kept"])));
+
+        // An update starts from what reads as valid, so the row can be repaired.
+        let updated = queries.update(&caller, "old", "description", &json!({"description": "fixed"})).await.expect("update");
+        assert_eq!(updated["description"], "fixed");
+        let error = queries.update(&caller, "old", "tags", &json!({"tags": "x"})).await.unwrap_err();
+        assert_eq!(error.message, "query.tags must be an array, got a string");
     }
 }

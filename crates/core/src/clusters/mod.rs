@@ -329,11 +329,7 @@ impl Clusters {
 
     /// ClusterDetails: the spec as given, plus what the cluster is now.
     fn details(&self, record: &ClusterRecord) -> Value {
-        let mut spec = record.spec.clone();
-        let removed = crate::shapes::prune(&mut spec, &crate::shapes::clusters::CLUSTER_SPEC);
-        if !removed.is_empty() {
-            tracing::warn!(cluster_id = %record.cluster_id, problems = ?removed, "a stored cluster has a spec that is no longer valid; reading it without those fields");
-        }
+        let spec = readable_spec(record);
         let mut details: Map<String, Value> = spec.as_object().cloned().unwrap_or_default();
         let (memory_mb, cores) = spec::driver_size(&details);
         let node_type = details.get("node_type_id").cloned().unwrap_or(json!(spec::DEFAULT_NODE_TYPE));
@@ -418,7 +414,7 @@ impl Clusters {
         if fields.is_empty() {
             return Err(Error::invalid("update_mask must name at least one field of cluster"));
         }
-        let mut merged = record.spec.as_object().cloned().unwrap_or_default();
+        let mut merged = readable_spec(&record).as_object().cloned().unwrap_or_default();
         for field in fields {
             match changes.get(field) {
                 Some(value) => merged.insert(field.to_string(), value.clone()),
@@ -435,7 +431,7 @@ impl Clusters {
         if record.state != RUNNING {
             return Err(invalid_state(cluster_id, &record.state, "only a running cluster can be resized"));
         }
-        let mut changed = record.spec.as_object().cloned().unwrap_or_default();
+        let mut changed = readable_spec(&record).as_object().cloned().unwrap_or_default();
         match (num_workers, autoscale) {
             (Some(workers), None) if workers >= 0 => {
                 changed.remove("autoscale");
@@ -577,6 +573,17 @@ impl Clusters {
         }
         Ok(())
     }
+}
+
+/// A cluster's spec without what no longer fits its shape: rows stored before a check existed
+/// read leniently (and are reported) instead of failing every reader.
+fn readable_spec(record: &ClusterRecord) -> Value {
+    let mut spec = record.spec.clone();
+    let removed = crate::shapes::prune(&mut spec, &crate::shapes::clusters::CLUSTER_SPEC);
+    if !removed.is_empty() {
+        tracing::warn!(cluster_id = %record.cluster_id, problems = ?removed, "a stored cluster has a spec that is no longer valid; reading it without those fields");
+    }
+    spec
 }
 
 #[cfg(test)]

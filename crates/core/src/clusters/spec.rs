@@ -153,7 +153,9 @@ mod tests {
             (json!({"spark_version": "15.4.x-scala2.12", "num_workers": -1}), "num_workers"),
             (json!({"spark_version": "15.4.x-scala2.12", "autotermination_minutes": 5}), "autotermination_minutes"),
             (json!({"spark_version": "15.4.x-scala2.12", "autoscale": {"min_workers": 3, "max_workers": 1}}), "at least"),
-            (json!({"spark_version": "15.4.x-scala2.12", "spark_env_vars": {"A": 1}}), "spark_env_vars"),
+            (json!({"spark_version": "15.4.x-scala2.12", "spark_env_vars": {"A": 1}}), "spark_env_vars.A must be a string"),
+            (json!({"spark_version": "15.4.x-scala2.12", "spark_env_vars": {"A=B": "1"}}), "spark_env_vars 'A=B' is not a variable name"),
+            (json!({"spark_version": "15.4.x-scala2.12", "autotermination_minutes": i64::MAX}), "autotermination_minutes must be a whole number from 0 to 10000"),
         ] {
             let error = validate(&body).unwrap_err();
             assert!(error.message.contains(fragment), "{body}: {}", error.message);

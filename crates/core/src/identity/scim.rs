@@ -455,3 +455,27 @@ fn set_user_attribute(record: &mut PrincipalRecord, attribute: &str, value: serd
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principals_are_checked_in_scim_names_before_they_are_stored() {
+        let mut user = PrincipalRecord::new(1, PrincipalKind::User, "a@example.com");
+        user.entitlements = vec!["allow-cluster-create".to_string()];
+        user.attributes = serde_json::json!({"emails": [{"value": "a@example.com", "primary": true, "type": "work"}]});
+        checked(&user).expect("a valid user");
+        user.entitlements.push("fly".to_string());
+        assert!(checked(&user).unwrap_err().message.starts_with("entitlements[1].value 'fly' must be one of allow-cluster-create"));
+        user.entitlements.pop();
+        user.attributes = serde_json::json!({"emails": [{"value": "a@example.com", "primary": "yes"}]});
+        assert_eq!(checked(&user).unwrap_err().message, "emails[0].primary must be true or false, got a string");
+        user.name = "a\u{0}b".to_string();
+        assert_eq!(checked(&user).unwrap_err().message, "userName must not contain control characters");
+        let group = PrincipalRecord::new(2, PrincipalKind::Group, "");
+        assert_eq!(checked(&group).unwrap_err().message, "displayName must not be empty");
+        let service_principal = PrincipalRecord::new(3, PrincipalKind::ServicePrincipal, &"x".repeat(257));
+        assert_eq!(checked(&service_principal).unwrap_err().message, "applicationId must be at most 256 bytes, got 257");
+    }
+}

@@ -162,8 +162,8 @@ impl Jobs {
     }
 
     pub async fn create(&self, caller: &Caller, mut settings: Value) -> Result<i64> {
-        let access_control_list = settings.as_object_mut().and_then(|s| s.remove("access_control_list"));
         settings::validate_job(&settings)?;
+        let access_control_list = settings.as_object_mut().and_then(|s| s.remove("access_control_list"));
         let run_as = self.check_run_as(caller, &settings).await?;
         let job_id = crate::ids::numeric_id();
         let job = JobRecord { job_id, creator_name: caller.name().to_string(), run_as_name: run_as, settings, created_time_ms: now_ms() };
@@ -177,9 +177,6 @@ impl Jobs {
 
     /// `access_control_list` entries of a create or submit body.
     async fn acl_entries(&self, list: Option<&Value>) -> Result<Vec<AclEntry>> {
-        if let Some(list) = list {
-            shapes::check_at(list, &shapes::jobs::ACCESS_CONTROL_LIST, "access_control_list")?;
-        }
         let mut entries = Vec::new();
         for (index, item) in list.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
             let name = ["user_name", "group_name", "service_principal_name"].iter().find_map(|k| item.get(*k).and_then(Value::as_str));
@@ -230,11 +227,12 @@ impl Jobs {
     /// clusters and parameters are matched by key; `fields_to_remove` drops fields or, as
     /// `tasks/<key>`, single entries.
     pub async fn update(&self, caller: &Caller, job_id: i64, new_settings: &Value, fields_to_remove: &[String]) -> Result<()> {
+        // What the merge would drop unseen (a `tasks` that is not a list) is refused first.
         if !new_settings.is_null() {
-            shapes::check_at(new_settings, &shapes::ANY_OBJECT, "new_settings")?;
+            shapes::check_changes(new_settings, &shapes::jobs::JOB_SETTINGS, "new_settings")?;
         }
         let mut job = self.authorized_job(caller, "jobs.update", job_id, "CAN_MANAGE").await?;
-        let mut settings = job.settings.as_object().cloned().unwrap_or_default();
+        let mut settings = readable_settings(&job).as_object().cloned().unwrap_or_default();
         for (key, value) in new_settings.as_object().into_iter().flatten() {
             match (key.as_str(), settings.get_mut(key)) {
                 ("tasks", Some(Value::Array(current))) => merge_by_key(current, value, "task_key"),
@@ -473,8 +471,8 @@ impl Jobs {
 
     /// `runs/submit`: a one-time run of the given tasks, as the caller.
     pub async fn submit(&self, caller: &Caller, mut body: Value) -> Result<i64> {
-        let access_control_list = body.as_object_mut().and_then(|b| b.remove("access_control_list"));
         settings::validate_submit(&body)?;
+        let access_control_list = body.as_object_mut().and_then(|b| b.remove("access_control_list"));
         self.acl_entries(access_control_list.as_ref()).await?;
         let token = body.get("idempotency_token").and_then(Value::as_str).map(str::to_string);
         if let Some(token) = &token

@@ -89,6 +89,8 @@ pub static CLUSTER_SPEC: Shape = Shape::Object(&[
     optional("aws_attributes", AWS_ATTRIBUTES),
     optional("azure_attributes", AZURE_ATTRIBUTES),
     optional("clone_from", Shape::Object(&[required("source_cluster_id", KEY)])),
+    // An edit names its cluster in the body.
+    optional("cluster_id", NAME),
     optional("cluster_log_conf", Shape::Object(&[optional("dbfs", DESTINATION), optional("s3", S3_DESTINATION), optional("volumes", DESTINATION)])),
     optional("cluster_name", Shape::Str(Text::name(MAX_CLUSTER_NAME_BYTES))),
     optional("custom_tags", Shape::Map(&NAME, MAX_CUSTOM_TAGS)),

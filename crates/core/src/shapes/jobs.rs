@@ -273,8 +273,9 @@ pub static ACCESS_CONTROL_LIST: Shape = Shape::Array(
 );
 
 /// `JobSettings`: the body of `jobs/create` and `new_settings` of reset and update (checked
-/// after the update's merge).
+/// after the update's merge). A create also takes `access_control_list`.
 pub static JOB_SETTINGS: Shape = Shape::Object(&[
+    optional("access_control_list", Shape::Ref(&ACCESS_CONTROL_LIST)),
     optional("budget_policy_id", NAME),
     optional("continuous", CONTINUOUS),
     optional("deployment", Shape::Object(&[required("kind", Shape::Enum(&["BUNDLE", "SYSTEM_MANAGED"])), optional("deployment_id", NAME), optional("metadata_file_path", NAME), optional("version_id", NAME)])),

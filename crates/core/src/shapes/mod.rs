@@ -19,8 +19,6 @@ pub mod sql;
 pub mod uc;
 
 #[cfg(test)]
-mod harness_tmp;
-#[cfg(test)]
 mod tests;
 
 use std::fmt;
@@ -122,7 +120,7 @@ pub const NAME: Shape = Shape::Str(Text::name(MAX_NAME_BYTES));
 /// A name that must not be empty.
 pub const KEY: Shape = Shape::Str(Text::key(MAX_NAME_BYTES));
 pub const DESCRIPTION: Shape = Shape::Str(Text::free(MAX_DESCRIPTION_BYTES));
-/// A parameter value, tag value or other short free text.
+/// A parameter value or other short free text.
 pub const VALUE: Shape = Shape::Str(Text::free(MAX_VALUE_BYTES));
 /// `{name: value}` parameters.
 pub const PARAMETERS: Shape = Shape::Map(&VALUE, MAX_ITEMS);
@@ -154,7 +152,13 @@ pub fn check(value: &Value, shape: &Shape) -> Result<()> {
 /// As [`check`], for a value that sits at `root` of the request (`query`, `function_info`):
 /// errors name `root.field`.
 pub fn check_at(value: &Value, shape: &Shape, root: &str) -> Result<()> {
-    walk(value, shape, &At::Root, 0, Mode::Write).map_err(|problem| Error::invalid(problem.message(root)))
+    walk(value, shape, &At::Root, 0, Mode::Write).map_err(|problem| Error::invalid(problem.message(root, "the request body")))
+}
+
+/// As [`check_at`], for the changes of an update: what is there must fit, but required fields
+/// may be left out (the merged result is checked in full).
+pub fn check_changes(value: &Value, shape: &Shape, root: &str) -> Result<()> {
+    walk(value, shape, &At::Root, 0, Mode::Changes).map_err(|problem| Error::invalid(problem.message(root, "the request body")))
 }
 
 /// Removes from a stored value every part that no longer fits `shape` (rows written before a
@@ -167,7 +171,7 @@ pub fn prune(value: &mut Value, shape: &Shape) -> Vec<String> {
             Ok(()) => return removed,
             Err(problem) => problem,
         };
-        removed.push(problem.message(""));
+        removed.push(problem.message("", "the stored value"));
         if removed.len() > MAX_PRUNED || !remove_at(value, &problem.path) {
             *value = empty_of(shape);
             return removed;
@@ -175,10 +179,12 @@ pub fn prune(value: &mut Value, shape: &Shape) -> Vec<String> {
     }
 }
 
-/// Writes refuse what reads tolerate: missing required fields and empty keys.
+/// Writes refuse what reads tolerate: missing required fields and empty keys. The changes of
+/// an update may leave out required fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Write,
+    Changes,
     Read,
 }
 
@@ -229,8 +235,9 @@ impl At<'_> {
 }
 
 impl Problem {
-    /// `root.tasks[0].run_if 'NEVER' must be one of ...`
-    fn message(&self, root: &str) -> String {
+    /// `root.tasks[0].run_if 'NEVER' must be one of ...`; `whole` names a problem of the value
+    /// itself when there is no root.
+    fn message(&self, root: &str, whole: &str) -> String {
         let mut path = root.to_string();
         for step in &self.path {
             match step {
@@ -243,7 +250,7 @@ impl Problem {
             }
         }
         if path.is_empty() {
-            path.push_str("the request body");
+            path.push_str(whole);
         }
         format!("{path} {}", self.what)
     }
@@ -331,7 +338,7 @@ fn walk(value: &Value, shape: &Shape, at: &At<'_>, depth: usize, mode: Mode) -> 
 
 /// What is wrong with a string, as `must ...`.
 fn check_text(text: &str, rules: &Text, mode: Mode) -> std::result::Result<(), String> {
-    if rules.non_empty && text.is_empty() && mode == Mode::Write {
+    if rules.non_empty && text.is_empty() && mode != Mode::Read {
         return Err("must not be empty".to_string());
     }
     if text.len() > rules.max_bytes {

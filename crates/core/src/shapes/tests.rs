@@ -61,6 +61,19 @@ fn null_is_absent_and_required_fields_must_be_there() {
 }
 
 #[test]
+fn what_was_sent_is_judged_before_what_is_missing() {
+    assert_refused(json!({"items": [{"key": 5}]}), &SAMPLE, "items[0].key must be a string, got a number");
+    assert_refused(json!({"enabled": "no"}), &SAMPLE, "enabled must be true or false, got a string");
+}
+
+#[test]
+fn the_changes_of_an_update_may_leave_out_required_fields() {
+    check_changes(&json!({"enabled": true, "items": [{}]}), &SAMPLE, "new_settings").expect("required fields may be missing from changes");
+    assert_eq!(check_changes(&json!({"items": "x"}), &SAMPLE, "new_settings").unwrap_err().message, "new_settings.items must be an array, got a string");
+    assert_eq!(check_changes(&json!({"name": ""}), &SAMPLE, "new_settings").unwrap_err().message, "new_settings.name must not be empty");
+}
+
+#[test]
 fn unknown_enum_values_are_refused_and_quoted_when_printable() {
     assert_refused(json!({"name": "a", "mode": "NEVER"}), &SAMPLE, "mode 'NEVER' must be one of FAST, SLOW");
     assert_refused(json!({"name": "a", "mode": "fast"}), &SAMPLE, "mode 'fast' must be one of FAST, SLOW");
@@ -154,7 +167,7 @@ fn prune_drops_what_no_longer_fits_and_keeps_the_rest() {
     assert_eq!(valid, json!({"name": "a", "child": {"name": "b"}}));
 
     let mut not_an_object = json!(7);
-    assert_eq!(prune(&mut not_an_object, &SAMPLE), vec!["the request body must be an object, got a number".to_string()]);
+    assert_eq!(prune(&mut not_an_object, &SAMPLE), vec!["the stored value must be an object, got a number".to_string()]);
     assert_eq!(not_an_object, json!({}));
 }
 
