@@ -22,8 +22,12 @@ def main() -> None:
     routes = set()
     for module in sorted(pathlib.Path(service.__file__).parent.glob("*.py")):
         for method, path in CALL.findall(module.read_text()):
-            # A `{name}` or `{parent}` right after the API group is a resource name of two or
-            # more segments (`experiments/42`): `{+}`. Every other variable is one segment.
+            # A resource name right after the version (`/api/2.0/{name}`) would make every
+            # path a Databricks route: such generic routes are left out. One right after the
+            # API group is a name of two or more segments (`experiments/42`): `{+}`. Every
+            # other variable is one segment.
+            if re.match(r"^/api/[0-9.]+/\{", path):
+                continue
             path = re.sub(r"^(/api/[0-9.]+/[^/]+/)\{(name|parent)\}", r"\1{+}", path)
             routes.add((method, re.sub(r"\{[^}+]*\}", "{}", path)))
     target = pathlib.Path(__file__).resolve().parent.parent / "crates/server/src/routes/databricks_routes.txt"

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
 import time
 from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import urlsplit
 
+import pytest
 import requests
 
 import kilnlib
@@ -299,3 +301,17 @@ def alive(server: kilnlib.KilnServer) -> Optional[str]:
     if response.status_code != 200:
         return f"GET /Me answered {response.status_code}"
     return None
+
+
+def time_limit(seconds: int):
+    """A generator for an autouse fixture that replaces the suite's 60 s limit per test with
+    `seconds`: each case bounds itself; this only catches a wedged client."""
+
+    def expired(signum, frame):
+        pytest.fail(f"test ran over {seconds} s", pytrace=False)
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import itertools
 import random
-import signal
 import threading
 import time
 import uuid
@@ -26,6 +25,7 @@ from typing import Callable, Iterator, Optional
 import pytest
 import requests
 
+import hardening_common
 import kilnlib
 
 SCIM = kilnlib.SCIM
@@ -52,16 +52,7 @@ PRIVILEGES = ["USE_CATALOG", "USE_SCHEMA", "CREATE_SCHEMA", "CREATE_TABLE", "SEL
 
 @pytest.fixture(autouse=True)
 def _time_limit():
-    """The rounds bound themselves to TOTAL_BUDGET_SECONDS; this only catches a wedged run."""
-
-    def expired(signum, frame):
-        pytest.fail(f"test ran over {TIME_LIMIT_SECONDS} s", pytrace=False)
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(TIME_LIMIT_SECONDS)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+    yield from hardening_common.time_limit(TIME_LIMIT_SECONDS)
 
 
 # --- bookkeeping ------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ The same families also go through the cluster path (`spark.sql` on a driver reac
 from __future__ import annotations
 
 import os
-import signal
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -23,6 +22,7 @@ from typing import Callable, Optional
 import pytest
 import requests
 
+import hardening_common
 import kilnlib
 from hardening_common import CONDITION, RestartableServer, new_panics, response_error
 
@@ -47,17 +47,7 @@ TABLE_ROWS = 10
 
 @pytest.fixture(autouse=True)
 def _time_limit():
-    """Overrides the suite's 60 s limit: one case may wait 50 s for its statement. Each case
-    bounds itself (CASE_BUDGET_SECONDS); this only catches a wedged client."""
-
-    def expired(signum, frame):
-        pytest.fail(f"test ran over {TIME_LIMIT_SECONDS} s", pytrace=False)
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(TIME_LIMIT_SECONDS)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+    yield from hardening_common.time_limit(TIME_LIMIT_SECONDS)
 
 
 # --- generated statements ----------------------------------------------------------------

@@ -822,12 +822,20 @@ fn condition_task(task: &Value) -> Result<TaskResult> {
     Ok((Outcome::success(), json!({}), Some(result.to_string())))
 }
 
+/// Deepest chain of runs started by `run_job_task`s.
+const MAX_RUN_JOB_DEPTH: i64 = 10;
+
 async fn run_job_task(context: &RunContext, task: &Value, record: &mut RunRecord) -> Result<TaskResult> {
     let spec = &task["run_job_task"];
     let job_id = spec.get("job_id").and_then(Value::as_i64).unwrap_or_default();
     let job = context.jobs.authorized_job(&context.caller, "jobs.runNow", job_id, "CAN_MANAGE_RUN").await?;
     let job_parameters = spec.get("job_parameters").and_then(Value::as_object).cloned().unwrap_or_default();
-    let trigger = Trigger { kind: "RUN_JOB_TASK".to_string(), job_parameters, ..Trigger::default() };
+    // A job that runs itself (or a cycle of jobs) would start runs without end.
+    let run_job_depth = context.run.doc.get("run_job_depth").and_then(Value::as_i64).unwrap_or(0) + 1;
+    if run_job_depth > MAX_RUN_JOB_DEPTH {
+        return Err(Error::invalid(format!("run_job_task nests runs more than {MAX_RUN_JOB_DEPTH} deep: does job {job_id} run itself?")));
+    }
+    let trigger = Trigger { kind: "RUN_JOB_TASK".to_string(), job_parameters, run_job_depth, ..Trigger::default() };
     let (child_id, _) = context.jobs.start_job_run(&job, context.caller.name(), trigger).await?;
     runs::doc_mut(record).insert("run_job_output".to_string(), json!({"run_id": child_id}));
     context.jobs.store.update_run(record).await?;

@@ -58,6 +58,8 @@ pub struct Trigger {
     pub notebook_params: Map<String, Value>,
     pub python_params: Option<Vec<String>>,
     pub idempotency_token: Option<String>,
+    /// How many `run_job_task`s deep this run is started (0 for a run started any other way).
+    pub run_job_depth: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -303,6 +305,7 @@ impl Jobs {
             notebook_params: parameters("notebook_params"),
             python_params: request.get("python_params").and_then(Value::as_array).map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect()),
             idempotency_token: request.get("idempotency_token").and_then(Value::as_str).map(str::to_string),
+            ..Trigger::default()
         };
         let job = self.authorized_job(caller, "jobs.runNow", job_id, "CAN_MANAGE_RUN").await?;
         if let Some(token) = &trigger.idempotency_token
@@ -338,6 +341,7 @@ impl Jobs {
             "run_as": job.run_as_name,
             "spec": executor::run_spec(&job.settings),
             "job_parameters": executor::resolved_job_parameters(&job.settings, &trigger.job_parameters),
+            "run_job_depth": trigger.run_job_depth,
         });
         let mut overriding = Map::new();
         if !trigger.job_parameters.is_empty() {

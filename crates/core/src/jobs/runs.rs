@@ -156,7 +156,7 @@ fn timing(record: &RunRecord, now_ms: i64) -> Map<String, Value> {
 }
 
 /// Internal fields of the doc that are not part of the Run object.
-const INTERNAL_FIELDS: &[&str] = &["result_state", "state_message", "execution_start_ms", "spec", "submitter", "run_as", "output_ready", "repair_of"];
+const INTERNAL_FIELDS: &[&str] = &["result_state", "state_message", "execution_start_ms", "spec", "submitter", "run_as", "output_ready", "repair_of", "run_job_depth"];
 
 fn run_page_url(host: &str, record: &RunRecord) -> String {
     match record.job_id {

@@ -56,6 +56,9 @@ pub(super) async fn create_function(run: &Run<'_>, function: CreateFunction) -> 
         is_deterministic: function.deterministic,
         sql_data_access: function.sql_data_access.to_string(),
         comment: function.comment.clone(),
+        // What Databricks answers for every SQL function, as REST creation defaults them.
+        parameter_style: "S".to_string(),
+        security_type: "DEFINER".to_string(),
         ..Default::default()
     };
     // The body must plan: called with NULLs of the parameter types, it names only what exists.
