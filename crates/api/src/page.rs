@@ -39,12 +39,13 @@ impl PageCursor {
 }
 
 /// Resolves a requested page size: `None` or `0` means the default (the UC flavour of the SDK
-/// sends `max_results=0` when the user gave none), and anything above `max` is clamped.
-pub fn effective_page_size(requested: Option<i64>, default: usize, max: usize) -> usize {
+/// sends `max_results=0` when the user gave none), anything above `max` is clamped, and a
+/// negative size is refused, naming `field`.
+pub fn page_size(field: &str, requested: Option<i64>, default: usize, max: usize) -> Result<usize, String> {
     match requested {
-        None | Some(0) => default,
-        Some(n) if n < 0 => default,
-        Some(n) => (n as usize).min(max),
+        None | Some(0) => Ok(default),
+        Some(n) if n < 0 => Err(format!("{field} must not be negative, got {n}")),
+        Some(n) => Ok((n as usize).min(max)),
     }
 }
 
@@ -65,14 +66,11 @@ pub fn paginate<T>(items: Vec<T>, cursor: PageCursor, page_size: usize) -> (Vec<
 /// Unity Catalog list paging: no `max_results` and no token returns everything (the legacy
 /// unpaginated form); `0` means the default page size. Errors name the bad parameter.
 pub fn uc_page<T>(items: Vec<T>, max_results: Option<i64>, page_token: Option<&str>, default: usize, max: usize) -> Result<(Vec<T>, Option<String>), String> {
-    if max_results.is_some_and(|n| n < 0) {
-        return Err(format!("max_results must not be negative, got {}", max_results.unwrap_or_default()));
-    }
     if page_token.is_none_or(str::is_empty) && max_results.is_none() {
         return Ok((items, None));
     }
     let cursor = PageCursor::from_token(page_token)?;
-    Ok(paginate(items, cursor, effective_page_size(max_results, default, max)))
+    Ok(paginate(items, cursor, page_size("max_results", max_results, default, max)?))
 }
 
 #[cfg(test)]
@@ -102,9 +100,10 @@ mod tests {
 
     #[test]
     fn zero_means_default_page_size() {
-        assert_eq!(effective_page_size(Some(0), 100, 1000), 100);
-        assert_eq!(effective_page_size(None, 100, 1000), 100);
-        assert_eq!(effective_page_size(Some(5000), 100, 1000), 1000);
-        assert_eq!(effective_page_size(Some(7), 100, 1000), 7);
+        assert_eq!(page_size("page_size", Some(0), 100, 1000), Ok(100));
+        assert_eq!(page_size("page_size", None, 100, 1000), Ok(100));
+        assert_eq!(page_size("page_size", Some(5000), 100, 1000), Ok(1000));
+        assert_eq!(page_size("page_size", Some(7), 100, 1000), Ok(7));
+        assert!(page_size("page_size", Some(-1), 100, 1000).unwrap_err().contains("page_size"));
     }
 }

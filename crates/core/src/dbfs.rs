@@ -61,6 +61,7 @@ fn io_error(path: &str, error: std::io::Error) -> Error {
 /// `dbfs:/a//b/` → `/a/b`; refuses relative paths and dot segments, encoded or not.
 pub fn normalise(path: &str) -> Result<String> {
     let bare = path.strip_prefix("dbfs:").unwrap_or(path);
+    crate::paths::check_addressable("path", bare)?;
     if !bare.starts_with('/') {
         return Err(Error::invalid(format!("path '{path}' must be absolute, like /FileStore/data.csv or dbfs:/FileStore/data.csv")));
     }

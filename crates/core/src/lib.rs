@@ -28,4 +28,5 @@ pub mod tokens;
 pub mod permissions;
 pub mod oauth;
 pub mod panics;
+pub mod paths;
 pub mod uc;

@@ -22,9 +22,25 @@ impl IntoResponse for ApiError {
         if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
             tracing::error!(error_code = code, message = %self.0.message, "request failed");
         }
-        let body = ErrorBody { error_code: code.to_string(), message: self.0.message, details: Vec::new() };
+        let body = ErrorBody { error_code: code.to_string(), message: bounded_message(self.0.message), details: Vec::new() };
         (status, axum::Json(body)).into_response()
     }
+}
+
+/// Longest error message sent; a message quoting an oversized input is cut there.
+const MAX_MESSAGE_BYTES: usize = 4096;
+
+/// `message`, cut at [`MAX_MESSAGE_BYTES`] (on a character boundary) with a note saying so:
+/// an error about a 1 MiB value must not answer with that megabyte again.
+fn bounded_message(message: String) -> String {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return message;
+    }
+    let mut end = MAX_MESSAGE_BYTES;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes in all, cut)", &message[..end], message.len())
 }
 
 /// The error body a route group documents.

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod http;
 pub mod limits;
 pub mod ratelimit;
+mod request_shapes;
 pub mod routes;
 pub mod state;
 

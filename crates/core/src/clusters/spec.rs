@@ -168,3 +168,27 @@ mod tests {
         assert_eq!(env_vars(&spec), vec![("STAGE".to_string(), "dev".to_string())]);
     }
 }
+
+/// The cluster event types of the Clusters API (`EventType` in the SDK).
+pub const EVENT_TYPES: &[&str] = &[
+    "ADD_NODES_FAILED", "AUTOMATIC_CLUSTER_UPDATE", "AUTOSCALING_BACKOFF", "AUTOSCALING_FAILED", "AUTOSCALING_STATS_REPORT", "CLUSTER_MIGRATED",
+    "CREATING", "DBFS_DOWN", "DECOMMISSION_ENDED", "DECOMMISSION_STARTED", "DEFERRED_POLICY_ENFORCEMENT_FAILED", "DEFERRED_POLICY_ENFORCEMENT_SCHEDULED",
+    "DID_NOT_EXPAND_DISK", "DRIVER_HEALTHY", "DRIVER_NOT_RESPONDING", "DRIVER_UNAVAILABLE", "EDITED", "EXPANDED_DISK", "FAILED_TO_EXPAND_DISK",
+    "INIT_SCRIPTS_FINISHED", "INIT_SCRIPTS_STARTED", "METASTORE_DOWN", "NODES_LOST", "NODE_BLACKLISTED", "NODE_EXCLUDED_DECOMMISSIONED", "PINNED",
+    "RESIZING", "RESTARTING", "RUNNING", "SPARK_EXCEPTION", "STARTING", "TERMINATING", "UC_VOLUME_MISCONFIGURED", "UNPINNED", "UPSIZE_COMPLETED",
+];
+
+/// The distinct event types of an events filter, each one the API knows.
+pub fn event_types_filter(requested: &[String]) -> Result<Vec<String>> {
+    let mut distinct: Vec<String> = Vec::new();
+    for (index, event_type) in requested.iter().enumerate() {
+        if !EVENT_TYPES.contains(&event_type.as_str()) {
+            let shown: String = event_type.chars().take(64).collect();
+            return Err(Error::invalid(format!("event_types[{index}] '{shown}' is not a cluster event type")));
+        }
+        if !distinct.contains(event_type) {
+            distinct.push(event_type.clone());
+        }
+    }
+    Ok(distinct)
+}

@@ -348,3 +348,23 @@ pub static RUN_NOW: Shape = Shape::Object(&[
     optional("queue", QUEUE),
     optional("duration_target", NAME),
 ]);
+
+/// The body of `runs/repair`.
+pub static REPAIR_RUN: Shape = Shape::Object(&[
+    required("run_id", JOB_ID),
+    optional("latest_repair_id", Shape::Int { min: 0, max: i64::MAX }),
+    optional("rerun_tasks", NAMES),
+    optional("rerun_all_failed_tasks", Shape::Bool),
+    optional("rerun_dependent_tasks", Shape::Bool),
+    optional("job_parameters", PARAMETERS),
+    optional("notebook_params", PARAMETERS),
+    optional("python_named_params", PARAMETERS),
+    optional("sql_params", PARAMETERS),
+    optional("python_params", VALUES),
+    optional("jar_params", VALUES),
+    optional("spark_submit_params", VALUES),
+    optional("dbt_commands", VALUES),
+    optional("pipeline_params", PIPELINE_PARAMS),
+    optional("performance_target", PERFORMANCE_TARGET),
+    optional("duration_target", NAME),
+]);

@@ -16,6 +16,7 @@ pub mod notifications;
 pub mod permissions;
 pub mod scim;
 pub mod sql;
+pub mod tokens;
 pub mod uc;
 
 #[cfg(test)]

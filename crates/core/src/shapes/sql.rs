@@ -91,3 +91,22 @@ pub static QUERY: Shape = Shape::Object(&[
     optional("tags", NAMES),
     optional("warehouse_id", NAME),
 ]);
+
+/// The body of a statement execution (`StatementExecutionAPI.execute_statement`).
+pub static STATEMENT: Shape = Shape::Object(&[
+    required("statement", Shape::Str(Text::free(16 * 1024 * 1024))),
+    required("warehouse_id", NAME),
+    optional("catalog", NAME),
+    optional("schema", NAME),
+    optional(
+        "parameters",
+        Shape::Array(&Shape::Object(&[required("name", KEY), optional("value", Shape::Str(Text::free(16 * 1024 * 1024))), optional("type", NAME)]), 10_000),
+    ),
+    optional("query_tags", Shape::Array(&Shape::Object(&[required("key", KEY), optional("value", VALUE)]), MAX_ITEMS)),
+    optional("row_limit", Shape::Int { min: 0, max: i64::MAX }),
+    optional("byte_limit", Shape::Int { min: 0, max: i64::MAX }),
+    optional("wait_timeout", NAME),
+    optional("on_wait_timeout", Shape::Enum(&["CANCEL", "CONTINUE"])),
+    optional("disposition", Shape::Enum(&["EXTERNAL_LINKS", "INLINE"])),
+    optional("format", Shape::Enum(&["ARROW_STREAM", "CSV", "JSON_ARRAY"])),
+]);

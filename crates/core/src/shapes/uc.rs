@@ -48,10 +48,40 @@ pub static SECURABLE: Shape = Shape::Object(&[
     optional("storage_root", NAME),
     optional("storage_location", NAME),
     optional("volume_type", Shape::Enum(&["EXTERNAL", "MANAGED"])),
+    // Databricks fields Kiln has no use for (foreign, shared and encrypted catalogs, retention):
+    // still refused when they are not of their type.
+    optional("provider_name", NAME),
+    optional("share_name", NAME),
+    optional("connection_name", NAME),
+    optional("options", PROPERTIES),
+    optional("custom_max_retention_hours", INT32),
+    optional("managed_encryption_settings", super::ANY_OBJECT),
 ]);
 
 /// What an update of a securable sets.
-pub static UPDATE: Shape = Shape::Object(&[optional("new_name", NAME), optional("owner", NAME), optional("comment", DESCRIPTION), optional("properties", PROPERTIES)]);
+pub static UPDATE: Shape = Shape::Object(&[
+    optional("new_name", NAME),
+    optional("owner", NAME),
+    optional("comment", DESCRIPTION),
+    optional("properties", PROPERTIES),
+    optional("options", PROPERTIES),
+    optional("custom_max_retention_hours", INT32),
+    optional("managed_encryption_settings", super::ANY_OBJECT),
+    optional("enable_predictive_optimization", Shape::Enum(&["DISABLE", "ENABLE", "INHERIT"])),
+    optional("isolation_mode", Shape::Enum(&["ISOLATED", "OPEN"])),
+]);
+
+/// The body of a function create.
+pub static FUNCTION_CREATE: Shape = Shape::Object(&[required("function_info", Shape::Ref(&FUNCTION))]);
+
+/// The body of a grants update (`PATCH .../permissions/{type}/{name}`).
+pub static GRANTS_UPDATE: Shape = Shape::Object(&[
+    optional(
+        "changes",
+        Shape::Array(&Shape::Object(&[required("principal", NAME), optional("add", super::NAMES), optional("remove", super::NAMES)]), MAX_ITEMS),
+    ),
+    optional("omit_permissions_in_response", Shape::Bool),
+]);
 
 const FUNCTION_PARAMETER: Shape = Shape::Object(&[
     required("name", KEY),

@@ -32,6 +32,7 @@ impl VolumePath {
 /// The segments of a volume path, or why it is not one. `.`, `..`, NUL and backslashes are
 /// refused outright, so no path leaves its volume.
 pub fn parse_volume_path(path: &str) -> Result<(Vec<String>, Vec<String>)> {
+    crate::paths::check_addressable("path", path)?;
     let malformed = || Error::invalid(format!("'{path}' is not a volume path: use /Volumes/<catalog>/<schema>/<volume>/<path>"));
     let segments: Vec<&str> = path.split('/').filter(|segment| !segment.is_empty()).collect();
     if segments.len() < 4 || segments[0] != "Volumes" {

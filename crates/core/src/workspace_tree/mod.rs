@@ -91,9 +91,7 @@ pub fn normalize(field: &str, path: &str) -> Result<String> {
     if !path.starts_with('/') {
         return Err(Error::invalid(format!("{field} '{path}' must be an absolute path starting with /")));
     }
-    if path.chars().any(char::is_control) {
-        return Err(Error::invalid(format!("{field} must not contain control characters")));
-    }
+    crate::paths::check_addressable(field, path)?;
     let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if segments.iter().any(|s| *s == "." || *s == "..") {
         return Err(Error::invalid(format!("{field} '{path}' must not contain '.' or '..' segments")));

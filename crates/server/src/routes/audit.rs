@@ -4,7 +4,7 @@
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use kiln_api::page::{PageCursor, effective_page_size};
+use kiln_api::page::{PageCursor};
 use kiln_core::Error;
 use kiln_store::{AuditDecision, AuditFilter};
 use serde::Deserialize;
@@ -38,7 +38,7 @@ async fn list(State(state): State<AppState>, CallerExtractor(caller): CallerExtr
         Some(token) => PageCursor::decode(token).ok_or_else(|| Error::invalid("page_token is not a token this server issued"))?.offset as i64,
         None => 0,
     };
-    let limit = effective_page_size(query.max_results, 100, 1000);
+    let limit = super::page_size("max_results", query.max_results, 100, 1000)?;
     let filter = AuditFilter { principal_id: query.principal_id, request_id: query.request_id, decision, action_prefix: query.action_prefix };
     let events = state.audit.list(&filter, after_seq, limit).await?;
     let next_page_token = match events.last() {

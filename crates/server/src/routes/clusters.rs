@@ -5,7 +5,7 @@ use axum::extract::{RawQuery, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kiln_api::clusters::*;
-use kiln_api::page::{effective_page_size, paginate};
+use kiln_api::page::{paginate};
 use kiln_core::Error;
 use kiln_core::clusters::{ListFilter, spec};
 use kiln_store::ClusterEventFilter;
@@ -87,7 +87,7 @@ async fn list(State(state): State<AppState>, CallerExtractor(caller): CallerExtr
     }
     let cursor = page_cursor(page_token.as_deref())?;
     let all = state.clusters.list(&caller, &filter).await?;
-    let (clusters, next_page_token) = paginate(all, cursor, effective_page_size(page_size, 500, 500));
+    let (clusters, next_page_token) = paginate(all, cursor, super::page_size("page_size", page_size, 500, 500)?);
     Ok(Json(ListClustersResponse { clusters, next_page_token }))
 }
 
@@ -139,8 +139,8 @@ async fn events(State(state): State<AppState>, CallerExtractor(caller): CallerEx
         Some(other) => return Err(Error::invalid(format!("order must be ASC or DESC, not '{other}'")).into()),
     };
     let offset = start_offset(request.page_token.as_deref(), request.offset)?;
-    let limit = effective_page_size(request.page_size.or(request.limit), DEFAULT_EVENTS, MAX_EVENTS);
-    let filter = ClusterEventFilter { start_time_ms: request.start_time, end_time_ms: request.end_time, event_types: request.event_types.clone(), newest_first };
+    let limit = super::page_size(if request.page_size.is_some() { "page_size" } else { "limit" }, request.page_size.or(request.limit), DEFAULT_EVENTS, MAX_EVENTS)?;
+    let filter = ClusterEventFilter { start_time_ms: request.start_time, end_time_ms: request.end_time, event_types: kiln_core::clusters::spec::event_types_filter(&request.event_types)?, newest_first };
     let (records, total) = state.clusters.events(&caller, &request.cluster_id, &filter, offset, limit).await?;
     let next_page = (offset + records.len() < total).then(|| EventsRequest { offset: Some((offset + records.len()) as i64), limit: Some(limit as i64), page_token: None, page_size: None, ..request.clone() });
     let events = records.into_iter().map(|e| ClusterEvent { cluster_id: e.cluster_id, timestamp: e.timestamp_ms, event_type: e.event_type, details: e.details }).collect();

@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 const BASE: &str = "/api/2.0/dbfs";
 /// What a read returns when no length is given, as on Databricks.
-const DEFAULT_READ_BYTES: i64 = 512 * 1024;
+const DEFAULT_READ_BYTES: usize = 512 * 1024;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -62,7 +62,10 @@ async fn close(State(state): State<AppState>, CallerExtractor(_caller): CallerEx
 
 async fn read(State(state): State<AppState>, CallerExtractor(_caller): CallerExtractor, Query(query): Query<ReadQuery>) -> Reply<ReadResponse> {
     let offset = u64::try_from(query.offset.unwrap_or(0)).map_err(|_| Error::invalid("offset must not be negative"))?;
-    let length = usize::try_from(query.length.filter(|l| *l > 0).unwrap_or(DEFAULT_READ_BYTES)).map_err(|_| Error::invalid("length must not be negative"))?;
+    let length = match query.length {
+        None | Some(0) => DEFAULT_READ_BYTES,
+        Some(length) => usize::try_from(length).map_err(|_| Error::invalid(format!("length must not be negative, got {length}")))?,
+    };
     let data = state.dbfs.read(&query.path, offset, length).await?;
     Ok(Json(ReadResponse { bytes_read: data.len() as i64, data: BASE64.encode(data) }))
 }

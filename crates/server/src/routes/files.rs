@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kiln_api::files::{DirectoryEntry, ListDirectoryQuery, ListDirectoryResponse, UploadActionQuery, UploadQuery};
-use kiln_api::page::{effective_page_size, paginate};
+use kiln_api::page::{paginate};
 use kiln_core::{Error, ErrorCode};
 use kiln_core::files::FileMeta;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -180,7 +180,7 @@ async fn list_directory(
             last_modified: entry.last_modified_ms,
         })
         .collect();
-    let (contents, next_page_token) = paginate(contents, cursor, effective_page_size(query.page_size, 1000, 1000));
+    let (contents, next_page_token) = paginate(contents, cursor, super::page_size("page_size", query.page_size, 1000, 1000)?);
     Ok(Json(ListDirectoryResponse { contents, next_page_token }))
 }
 

@@ -5,14 +5,14 @@ use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kiln_api::jobs::*;
-use kiln_api::page::{PageCursor, effective_page_size};
+use kiln_api::page::{PageCursor};
 use kiln_core::Error;
 use kiln_core::jobs::MAX_LIST_LIMIT;
 use kiln_store::RunFilter;
 
 use super::{CallerExtractor, empty, start_offset};
 use crate::error::ApiError;
-use crate::extract::AppJson;
+use crate::extract::{AppJson, Checked};
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -53,7 +53,7 @@ async fn get_job(State(state): State<AppState>, CallerExtractor(caller): CallerE
 fn page_limit(limit: Option<i64>, default: usize) -> Result<usize, ApiError> {
     match limit {
         Some(limit) if !(0..=MAX_LIST_LIMIT as i64).contains(&limit) => Err(Error::invalid(format!("limit must be between 0 and {MAX_LIST_LIMIT}, got {limit}")).into()),
-        other => Ok(effective_page_size(other, default, MAX_LIST_LIMIT)),
+        other => super::page_size("limit", other, default, MAX_LIST_LIMIT),
     }
 }
 
@@ -126,7 +126,7 @@ async fn get_output(State(state): State<AppState>, CallerExtractor(caller): Call
     Ok(Json(state.jobs.get_output(&caller, query.run_id).await?))
 }
 
-async fn repair(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, AppJson(request): AppJson<RepairRunRequest>) -> Reply<RepairRunResponse> {
+async fn repair(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Checked(request): Checked<RepairRunRequest>) -> Reply<RepairRunResponse> {
     let repair_id = state.jobs.repair(&caller, request.run_id, request.rerun_tasks, request.rerun_all_failed_tasks, request.rerun_dependent_tasks).await?;
     Ok(Json(RepairRunResponse { repair_id }))
 }

@@ -101,11 +101,20 @@ fn page_cursor(page_token: Option<&str>) -> Result<kiln_api::page::PageCursor, A
     kiln_api::page::PageCursor::from_token(page_token).map_err(|message| ApiError(Error::invalid(message)))
 }
 
+/// A list's page size from `field` (see [`kiln_api::page::page_size`]).
+fn page_size(field: &str, requested: Option<i64>, default: usize, max: usize) -> Result<usize, ApiError> {
+    kiln_api::page::page_size(field, requested, default, max).map_err(|message| ApiError(Error::invalid(message)))
+}
+
+/// No list is longer; a larger `offset` is refused rather than risk overflowing arithmetic.
+const MAX_OFFSET: i64 = 1 << 40;
+
 /// Where a list that also takes the older `offset` starts: its page token, else `offset`.
 fn start_offset(page_token: Option<&str>, offset: Option<i64>) -> Result<usize, ApiError> {
     match (page_token.filter(|t| !t.is_empty()), offset) {
         (Some(_), _) | (None, None) => Ok(page_cursor(page_token)?.offset),
-        (None, Some(offset)) if offset >= 0 => Ok(offset as usize),
+        (None, Some(offset)) if (0..=MAX_OFFSET).contains(&offset) => Ok(offset as usize),
+        (None, Some(offset)) if offset > MAX_OFFSET => Err(ApiError(Error::invalid(format!("offset must be at most {MAX_OFFSET}, got {offset}")))),
         (None, Some(_)) => Err(ApiError(Error::invalid("offset must not be negative"))),
     }
 }

@@ -1,6 +1,6 @@
 //! `/api/2.0/notification-destinations`: webhook destinations for job notifications.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use kiln_core::Error;
@@ -31,8 +31,22 @@ async fn create(State(state): State<AppState>, CallerExtractor(caller): CallerEx
     Ok(Json(state.notifications.create(&caller, request.display_name.as_deref().unwrap_or(""), &config).await?))
 }
 
-async fn list(State(state): State<AppState>, CallerExtractor(_caller): CallerExtractor) -> Reply<Value> {
-    Ok(Json(json!({"results": state.notifications.list().await?})))
+/// `page_size` and `page_token` of the list, as the SDK pages it.
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    page_size: Option<i64>,
+    page_token: Option<String>,
+}
+
+async fn list(State(state): State<AppState>, CallerExtractor(_caller): CallerExtractor, Query(query): Query<ListQuery>) -> Reply<Value> {
+    let cursor = super::page_cursor(query.page_token.as_deref())?;
+    let page_size = super::page_size("page_size", query.page_size, 100, 1000)?;
+    let (results, next_page_token) = kiln_api::page::paginate(state.notifications.list().await?, cursor, page_size);
+    let mut body = json!({ "results": results });
+    if let Some(token) = next_page_token {
+        body["next_page_token"] = json!(token);
+    }
+    Ok(Json(body))
 }
 
 async fn get_one(State(state): State<AppState>, CallerExtractor(_caller): CallerExtractor, Path(id): Path<String>) -> Reply<Value> {

@@ -8,7 +8,7 @@ use axum::routing::{delete, post};
 use axum::{Form, Json, Router};
 use base64::Engine;
 use kiln_api::oauth::{CreateSecretRequest, CreateSecretResponse, ListSecretsQuery, ListSecretsResponse, OAuthErrorBody, TokenRequestForm};
-use kiln_api::page::{PageCursor, effective_page_size, paginate};
+use kiln_api::page::{PageCursor, paginate};
 use kiln_core::Error;
 use kiln_core::oauth::OAuthError;
 
@@ -78,7 +78,7 @@ async fn list_secrets(
         Some(token) => PageCursor::decode(token).ok_or_else(|| Error::invalid("page_token is not a token this server issued"))?,
         None => PageCursor { offset: 0 },
     };
-    let (page, next_page_token) = paginate(secrets, cursor, effective_page_size(query.page_size, 100, 1000));
+    let (page, next_page_token) = paginate(secrets, cursor, super::page_size("page_size", query.page_size, 100, 1000)?);
     Ok(Json(ListSecretsResponse { secrets: page, next_page_token }))
 }
 

@@ -3,7 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use kiln_api::page::{effective_page_size, paginate};
+use kiln_api::page::{paginate};
 use kiln_core::Error;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -44,7 +44,7 @@ async fn create(State(state): State<AppState>, CallerExtractor(caller): CallerEx
 
 async fn list(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Query(query): Query<ListQuery>) -> Reply<Value> {
     let cursor = page_cursor(query.page_token.as_deref())?;
-    let (results, next_page_token) = paginate(state.queries.list(&caller).await?, cursor, effective_page_size(query.page_size, 100, 1000));
+    let (results, next_page_token) = paginate(state.queries.list(&caller).await?, cursor, super::page_size("page_size", query.page_size, 100, 1000)?);
     let mut answer = json!({"results": results});
     if let Some(token) = next_page_token {
         answer["next_page_token"] = json!(token);

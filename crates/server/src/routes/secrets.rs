@@ -9,7 +9,7 @@ use kiln_core::secrets::SecretValue;
 
 use super::{CallerExtractor, empty};
 use crate::error::ApiError;
-use crate::extract::AppJson;
+use crate::extract::{AppJson, Checked};
 use crate::state::AppState;
 
 const BASE: &str = "/api/2.0/secrets";
@@ -31,7 +31,7 @@ pub(super) fn routes() -> Router<AppState> {
 
 type Reply<T> = Result<Json<T>, ApiError>;
 
-async fn create_scope(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, AppJson(request): AppJson<CreateScope>) -> Reply<serde_json::Value> {
+async fn create_scope(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Checked(request): Checked<CreateScope>) -> Reply<serde_json::Value> {
     state.secrets.create_scope(&caller, &request.scope, request.initial_manage_principal.as_deref(), request.scope_backend_type.as_deref()).await?;
     Ok(empty())
 }

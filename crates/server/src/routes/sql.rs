@@ -4,13 +4,13 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use kiln_api::page::{effective_page_size, paginate};
+use kiln_api::page::{paginate};
 use kiln_api::sql::*;
 use kiln_core::Error;
 
 use super::{CallerExtractor, empty, page_cursor};
 use crate::error::ApiError;
-use crate::extract::AppJson;
+use crate::extract::Checked;
 use crate::state::AppState;
 
 const WAREHOUSES: &str = "/api/2.0/sql/warehouses";
@@ -33,7 +33,7 @@ pub(super) fn routes() -> Router<AppState> {
 
 type Reply<T> = Result<Json<T>, ApiError>;
 
-async fn create_warehouse(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, AppJson(spec): AppJson<WarehouseSpec>) -> Reply<CreateWarehouseResponse> {
+async fn create_warehouse(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Checked(spec): Checked<WarehouseSpec>) -> Reply<CreateWarehouseResponse> {
     Ok(Json(CreateWarehouseResponse { id: state.warehouses.create(&caller, spec).await? }))
 }
 
@@ -44,7 +44,7 @@ async fn list_warehouses(
 ) -> Reply<ListWarehousesResponse> {
     let all = state.warehouses.list(&caller).await?;
     let cursor = page_cursor(query.page_token.as_deref())?;
-    let (warehouses, next_page_token) = paginate(all, cursor, effective_page_size(query.page_size, 1000, 1000));
+    let (warehouses, next_page_token) = paginate(all, cursor, super::page_size("page_size", query.page_size, 1000, 1000)?);
     Ok(Json(ListWarehousesResponse { warehouses, next_page_token }))
 }
 
@@ -56,7 +56,7 @@ async fn edit_warehouse(
     State(state): State<AppState>,
     CallerExtractor(caller): CallerExtractor,
     Path(id): Path<String>,
-    AppJson(spec): AppJson<WarehouseSpec>,
+    Checked(spec): Checked<WarehouseSpec>,
 ) -> Reply<serde_json::Value> {
     state.warehouses.edit(&caller, &id, spec).await?;
     Ok(empty())
@@ -90,7 +90,7 @@ async fn execute_statement(
     State(state): State<AppState>,
     CallerExtractor(caller): CallerExtractor,
     headers: HeaderMap,
-    AppJson(request): AppJson<ExecuteStatementRequest>,
+    Checked(request): Checked<ExecuteStatementRequest>,
 ) -> Reply<StatementResponse> {
     Ok(Json(state.statements.execute(&caller, request, &base_url(&headers)).await?))
 }

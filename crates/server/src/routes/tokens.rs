@@ -10,7 +10,7 @@ use kiln_api::tokens::{
 
 use super::CallerExtractor;
 use crate::error::ApiError;
-use crate::extract::AppJson;
+use crate::extract::{AppJson, Checked};
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -26,7 +26,7 @@ pub(super) fn routes() -> Router<AppState> {
 async fn create_on_behalf_of(
     State(state): State<AppState>,
     CallerExtractor(caller): CallerExtractor,
-    AppJson(request): AppJson<CreateOboTokenRequest>,
+    Checked(request): Checked<CreateOboTokenRequest>,
 ) -> Result<Json<CreateOboTokenResponse>, ApiError> {
     Ok(Json(state.tokens.create_on_behalf_of(&caller, request).await?))
 }
@@ -51,7 +51,7 @@ async fn delete_any(State(state): State<AppState>, CallerExtractor(caller): Call
 async fn create(
     State(state): State<AppState>,
     CallerExtractor(caller): CallerExtractor,
-    AppJson(request): AppJson<CreateTokenRequest>,
+    Checked(request): Checked<CreateTokenRequest>,
 ) -> Result<Json<CreateTokenResponse>, ApiError> {
     Ok(Json(state.tokens.create(&caller, request).await?))
 }

@@ -11,7 +11,7 @@ use kiln_core::uc::grants::parse_securable_type;
 
 use super::{CallerExtractor, empty};
 use crate::error::ApiError;
-use crate::extract::AppJson;
+use crate::extract::{AppJson, Checked};
 use crate::state::AppState;
 
 const BASE: &str = "/api/2.1/unity-catalog";
@@ -50,7 +50,7 @@ fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, ApiEr
     value.as_deref().filter(|v| !v.is_empty()).ok_or_else(|| ApiError(Error::invalid(format!("{field} is required"))))
 }
 
-async fn create_catalog(State(state): State<AppState>, CallerExtractor(caller): Caller, AppJson(request): AppJson<CreateCatalog>) -> Reply<CatalogInfo> {
+async fn create_catalog(State(state): State<AppState>, CallerExtractor(caller): Caller, Checked(request): Checked<CreateCatalog>) -> Reply<CatalogInfo> {
     Ok(Json(state.uc.create_catalog(&caller, request).await?))
 }
 
@@ -67,7 +67,7 @@ async fn update_catalog(
     State(state): State<AppState>,
     CallerExtractor(caller): Caller,
     Path(name): Path<String>,
-    AppJson(update): AppJson<UpdateSecurable>,
+    Checked(update): Checked<UpdateSecurable>,
 ) -> Reply<CatalogInfo> {
     Ok(Json(state.uc.update_catalog(&caller, &name, update).await?))
 }
@@ -82,7 +82,7 @@ async fn delete_catalog(
     Ok(empty())
 }
 
-async fn create_schema(State(state): State<AppState>, CallerExtractor(caller): Caller, AppJson(request): AppJson<CreateSchema>) -> Reply<SchemaInfo> {
+async fn create_schema(State(state): State<AppState>, CallerExtractor(caller): Caller, Checked(request): Checked<CreateSchema>) -> Reply<SchemaInfo> {
     Ok(Json(state.uc.create_schema(&caller, request).await?))
 }
 
@@ -100,7 +100,7 @@ async fn update_schema(
     State(state): State<AppState>,
     CallerExtractor(caller): Caller,
     Path(full_name): Path<String>,
-    AppJson(update): AppJson<UpdateSecurable>,
+    Checked(update): Checked<UpdateSecurable>,
 ) -> Reply<SchemaInfo> {
     Ok(Json(state.uc.update_schema(&caller, &full_name, update).await?))
 }
@@ -138,7 +138,7 @@ async fn update_table(
     State(state): State<AppState>,
     CallerExtractor(caller): Caller,
     Path(full_name): Path<String>,
-    AppJson(update): AppJson<UpdateSecurable>,
+    Checked(update): Checked<UpdateSecurable>,
 ) -> Reply<serde_json::Value> {
     state.uc.set_table_owner(&caller, &full_name, update.owner).await?;
     Ok(empty())
@@ -161,7 +161,7 @@ async fn table_summaries(
     Ok(Json(ListTableSummariesResponse { tables, next_page_token }))
 }
 
-async fn create_volume(State(state): State<AppState>, CallerExtractor(caller): Caller, AppJson(request): AppJson<CreateVolume>) -> Reply<VolumeInfo> {
+async fn create_volume(State(state): State<AppState>, CallerExtractor(caller): Caller, Checked(request): Checked<CreateVolume>) -> Reply<VolumeInfo> {
     Ok(Json(state.uc.create_volume(&caller, request).await?))
 }
 
@@ -180,7 +180,7 @@ async fn update_volume(
     State(state): State<AppState>,
     CallerExtractor(caller): Caller,
     Path(name): Path<String>,
-    AppJson(update): AppJson<UpdateSecurable>,
+    Checked(update): Checked<UpdateSecurable>,
 ) -> Reply<VolumeInfo> {
     Ok(Json(state.uc.update_volume(&caller, &name, update).await?))
 }
@@ -190,7 +190,7 @@ async fn delete_volume(State(state): State<AppState>, CallerExtractor(caller): C
     Ok(empty())
 }
 
-async fn create_function(State(state): State<AppState>, CallerExtractor(caller): Caller, AppJson(request): AppJson<CreateFunctionRequest>) -> Reply<FunctionInfo> {
+async fn create_function(State(state): State<AppState>, CallerExtractor(caller): Caller, Checked(request): Checked<CreateFunctionRequest>) -> Reply<FunctionInfo> {
     Ok(Json(state.uc.create_function(&caller, request.function_info).await?))
 }
 
@@ -209,7 +209,7 @@ async fn update_function(
     State(state): State<AppState>,
     CallerExtractor(caller): Caller,
     Path(name): Path<String>,
-    AppJson(update): AppJson<UpdateSecurable>,
+    Checked(update): Checked<UpdateSecurable>,
 ) -> Reply<FunctionInfo> {
     Ok(Json(state.uc.update_function(&caller, &name, update.owner).await?))
 }
@@ -234,7 +234,7 @@ async fn update_grants(
     State(state): State<AppState>,
     CallerExtractor(caller): Caller,
     Path((securable_type, full_name)): Path<(String, String)>,
-    AppJson(request): AppJson<UpdatePermissions>,
+    Checked(request): Checked<UpdatePermissions>,
 ) -> Reply<GetPermissionsResponse> {
     let path = state.uc.grant_target(&caller, parse_securable_type(&securable_type)?, &full_name).await?;
     let privilege_assignments = state.uc.update_grants(&caller, &path, &request.changes).await?;
