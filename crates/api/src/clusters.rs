@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 pub struct ClusterIdRequest {
     #[serde(default)]
     pub cluster_id: String,
+    /// `clusters/restart`: who restarts it; Kiln records the caller, but the field is typed.
+    #[serde(default)]
+    pub restart_user: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

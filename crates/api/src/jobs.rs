@@ -105,6 +105,9 @@ pub struct RepairRunRequest {
     pub rerun_all_failed_tasks: bool,
     #[serde(default)]
     pub rerun_dependent_tasks: bool,
+    /// The repair this one follows, when the run was repaired before.
+    #[serde(default)]
+    pub latest_repair_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

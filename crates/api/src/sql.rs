@@ -236,6 +236,9 @@ pub struct StatementResponse {
     pub result: Option<ResultData>,
 }
 
+/// The statuses of a query in the query history (`QueryStatus` in the SDK).
+pub const QUERY_STATUSES: &[&str] = &["CANCELED", "COMPILED", "COMPILING", "FAILED", "FINISHED", "QUEUED", "RUNNING", "STARTED"];
+
 /// The query history list's parameters. The SDK flattens `filter_by` into dotted keys and
 /// repeats keys for lists (`filter_by.statuses=FAILED&filter_by.statuses=FINISHED`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -261,7 +264,8 @@ impl ListQueriesQuery {
             match key {
                 "max_results" => query.max_results = Some(number(key, value)?),
                 "page_token" => query.page_token = Some(value.to_string()),
-                "filter_by.statuses" => query.statuses.push(value.to_string()),
+                "filter_by.statuses" if QUERY_STATUSES.contains(&value) => query.statuses.push(value.to_string()),
+                "filter_by.statuses" => return Err(format!("{key} '{}' must be one of {}", value.escape_debug(), QUERY_STATUSES.join(", "))),
                 "filter_by.user_ids" => query.user_ids.push(number(key, value)?),
                 "filter_by.warehouse_ids" => query.warehouse_ids.push(value.to_string()),
                 "filter_by.statement_ids" => query.statement_ids.push(value.to_string()),

@@ -251,8 +251,9 @@ impl Dbfs {
     }
 
     pub async fn move_path(&self, source: &str, destination: &str) -> Result<()> {
-        let (source, from) = self.locate(source)?;
-        let (destination, to) = self.locate(destination)?;
+        let named = |field: &str, error: Error| Error { message: format!("{field}: {}", error.message), ..error };
+        let (source, from) = self.locate(source).map_err(|e| named("source_path", e))?;
+        let (destination, to) = self.locate(destination).map_err(|e| named("destination_path", e))?;
         info_of(&source, &from).await?;
         if info_of(&destination, &to).await.is_ok() {
             return Err(exists(&destination));

@@ -29,4 +29,6 @@ request_shapes! {
     CreateOboTokenRequest => shapes::tokens::ON_BEHALF_OF_TOKEN,
     CreateScope => shapes::tokens::SCOPE_CREATE,
     kiln_api::jobs::RepairRunRequest => shapes::jobs::REPAIR_RUN,
+    kiln_api::scim::ScimResourceInput => shapes::scim::RESOURCE_INPUT,
+    kiln_api::scim::PatchRequest => shapes::scim::PATCH,
 }

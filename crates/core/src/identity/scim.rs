@@ -357,6 +357,10 @@ fn apply_operation(record: &mut PrincipalRecord, membership: &mut MembershipChan
     if !matches!(op.as_str(), "add" | "remove" | "replace") {
         return Err(Error::invalid(format!("PATCH op must be add, remove or replace, got '{}'", operation.op)));
     }
+    // RFC 7644 §3.5.2: add and replace carry the value they set.
+    if op != "remove" && operation.value.as_ref().is_none_or(serde_json::Value::is_null) {
+        return Err(Error::invalid(format!("Operations: {op} needs a value")));
+    }
     let Some(path) = operation.path.as_deref().map(str::trim).filter(|p| !p.is_empty()) else {
         // No path: the value is an object of attribute → value.
         let Some(serde_json::Value::Object(fields)) = &operation.value else {

@@ -676,8 +676,16 @@ impl Jobs {
 
     /// `runs/repair`: runs the named tasks again (`rerun_tasks`, or the failed ones), and with
     /// `rerun_dependent_tasks` what depends on them, in the same run.
-    pub async fn repair(&self, caller: &Caller, run_id: i64, rerun_tasks: Vec<String>, all_failed: bool, dependents: bool) -> Result<i64> {
+    pub async fn repair(&self, caller: &Caller, request: &kiln_api::jobs::RepairRunRequest) -> Result<i64> {
+        let run_id = request.run_id;
+        let (all_failed, dependents) = (request.rerun_all_failed_tasks, request.rerun_dependent_tasks);
         let mut run = self.authorized_run(caller, "jobs.runs.repair", run_id, "CAN_MANAGE_RUN").await?;
+        if let Some(given) = request.latest_repair_id {
+            let latest = run.doc.get("repair_history").and_then(Value::as_array).and_then(|items| items.iter().rev().find_map(|item| item.get("id")?.as_i64()));
+            if latest != Some(given) {
+                return Err(Error::invalid(format!("latest_repair_id {given} is not the latest repair of run {run_id}")));
+            }
+        }
         if run.parent_run_id.is_some() {
             return Err(Error::invalid(format!("Run {run_id} is a task run; repair its job run")));
         }
@@ -685,7 +693,7 @@ impl Jobs {
             return Err(Error::new(ErrorCode::Specific(400, "INVALID_STATE"), format!("Run {run_id} is still active ({}); only ended runs can be repaired", run.life_cycle_state)));
         }
         let latest = executor::latest_attempts(&self.store.list_task_runs(run_id).await?);
-        let mut keys: Vec<String> = rerun_tasks;
+        let mut keys: Vec<String> = request.rerun_tasks.clone();
         if all_failed {
             keys.extend(latest.iter().filter(|(_, t)| runs::outcome_of(t).is_none_or(|o| !o.is_success() && o.result_state != "EXCLUDED")).map(|(k, _)| k.clone()));
         }

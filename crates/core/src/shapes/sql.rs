@@ -15,6 +15,8 @@ pub static WAREHOUSE: Shape = Shape::Object(&[
     optional("channel", Shape::Object(&[optional("dbsql_version", NAME), optional("name", Shape::Enum(&["CHANNEL_NAME_CURRENT", "CHANNEL_NAME_CUSTOM", "CHANNEL_NAME_PREVIEW", "CHANNEL_NAME_PREVIOUS"]))])),
     optional("cluster_size", NAME),
     optional("creator_name", NAME),
+    optional("customer_version_label", NAME),
+    optional("reyden_cluster_size_multiplier", Shape::Number),
     optional("enable_photon", Shape::Bool),
     optional("enable_serverless_compute", Shape::Bool),
     optional("instance_profile_arn", NAME),

@@ -72,14 +72,26 @@ async fn get_cluster(State(state): State<AppState>, CallerExtractor(caller): Cal
     Ok(Json(state.clusters.get(&caller, &cluster_id).await?))
 }
 
+/// Cluster states and sources a list may filter by (`State` and `ClusterSource` in the SDK).
+const CLUSTER_STATES: &[&str] = &["ERROR", "PENDING", "RESIZING", "RESTARTING", "RUNNING", "TERMINATED", "TERMINATING", "UNKNOWN"];
+const CLUSTER_SOURCES: &[&str] = &["API", "JOB", "MODELS", "PIPELINE", "PIPELINE_MAINTENANCE", "SQL", "UI"];
+
+/// `value` if it is one of `allowed`, else an error naming the parameter `key`.
+fn one_of(key: &str, value: String, allowed: &[&str]) -> Result<String, Error> {
+    if allowed.contains(&value.as_str()) {
+        return Ok(value);
+    }
+    Err(Error::invalid(format!("{key} '{}' must be one of {}", value.escape_debug(), allowed.join(", "))))
+}
+
 async fn list(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, RawQuery(query): RawQuery) -> Reply<ListClustersResponse> {
     let mut filter = ListFilter::default();
     let (mut page_size, mut page_token) = (None, None);
     for (key, value) in query_pairs(&query) {
         match key.as_str() {
-            "filter_by.cluster_states" => filter.states.push(value),
-            "filter_by.cluster_sources" => filter.sources.push(value),
-            "filter_by.is_pinned" => filter.is_pinned = Some(value == "true"),
+            "filter_by.cluster_states" => filter.states.push(one_of(&key, value, CLUSTER_STATES)?),
+            "filter_by.cluster_sources" => filter.sources.push(one_of(&key, value, CLUSTER_SOURCES)?),
+            "filter_by.is_pinned" => filter.is_pinned = Some(value.parse::<bool>().map_err(|_| Error::invalid(format!("{key} must be true or false")))?),
             "page_size" => page_size = Some(value.parse::<i64>().map_err(|_| Error::invalid(format!("page_size '{value}' is not a number")))?),
             "page_token" => page_token = Some(value),
             _ => {}
@@ -139,7 +151,13 @@ async fn events(State(state): State<AppState>, CallerExtractor(caller): CallerEx
         Some(other) => return Err(Error::invalid(format!("order must be ASC or DESC, not '{other}'")).into()),
     };
     let offset = start_offset(request.page_token.as_deref(), request.offset)?;
-    let limit = super::page_size(if request.page_size.is_some() { "page_size" } else { "limit" }, request.page_size.or(request.limit), DEFAULT_EVENTS, MAX_EVENTS)?;
+    let size_field = if request.page_size.is_some() { "page_size" } else { "limit" };
+    let requested = request.page_size.or(request.limit);
+    // Databricks refuses a page of events over its maximum rather than clamping it.
+    if requested.is_some_and(|n| n > MAX_EVENTS as i64) {
+        return Err(Error::invalid(format!("{size_field} must be at most {MAX_EVENTS}")).into());
+    }
+    let limit = super::page_size(size_field, requested, DEFAULT_EVENTS, MAX_EVENTS)?;
     let filter = ClusterEventFilter { start_time_ms: request.start_time, end_time_ms: request.end_time, event_types: kiln_core::clusters::spec::event_types_filter(&request.event_types)?, newest_first };
     let (records, total) = state.clusters.events(&caller, &request.cluster_id, &filter, offset, limit).await?;
     let next_page = (offset + records.len() < total).then(|| EventsRequest { offset: Some((offset + records.len()) as i64), limit: Some(limit as i64), page_token: None, page_size: None, ..request.clone() });

@@ -127,7 +127,7 @@ async fn get_output(State(state): State<AppState>, CallerExtractor(caller): Call
 }
 
 async fn repair(State(state): State<AppState>, CallerExtractor(caller): CallerExtractor, Checked(request): Checked<RepairRunRequest>) -> Reply<RepairRunResponse> {
-    let repair_id = state.jobs.repair(&caller, request.run_id, request.rerun_tasks, request.rerun_all_failed_tasks, request.rerun_dependent_tasks).await?;
+    let repair_id = state.jobs.repair(&caller, &request).await?;
     Ok(Json(RepairRunResponse { repair_id }))
 }
 

@@ -11,7 +11,7 @@ use kiln_store::PrincipalKind;
 
 use super::CallerExtractor;
 use crate::error::ApiError;
-use crate::extract::AppJson;
+use crate::extract::Checked;
 use crate::state::AppState;
 
 const BASE: &str = "/api/2.0/preview/scim/v2";
@@ -70,7 +70,7 @@ async fn create(
     State(state): State<AppState>,
     CallerExtractor(caller): CallerExtractor,
     kind: PrincipalKind,
-    AppJson(input): AppJson<ScimResourceInput>,
+    Checked(input): Checked<ScimResourceInput>,
 ) -> ScimResult<(StatusCode, Json<serde_json::Value>)> {
     Ok((StatusCode::CREATED, Json(state.scim.create(&caller, kind, input).await?)))
 }
@@ -84,7 +84,7 @@ async fn replace(
     CallerExtractor(caller): CallerExtractor,
     kind: PrincipalKind,
     Path(id): Path<String>,
-    AppJson(input): AppJson<ScimResourceInput>,
+    Checked(input): Checked<ScimResourceInput>,
 ) -> ScimResult<Json<serde_json::Value>> {
     Ok(Json(state.scim.replace(&caller, kind, &id, input).await?))
 }
@@ -94,7 +94,7 @@ async fn patch(
     CallerExtractor(caller): CallerExtractor,
     kind: PrincipalKind,
     Path(id): Path<String>,
-    AppJson(request): AppJson<PatchRequest>,
+    Checked(request): Checked<PatchRequest>,
 ) -> ScimResult<Json<serde_json::Value>> {
     Ok(Json(state.scim.patch(&caller, kind, &id, request.operations).await?))
 }

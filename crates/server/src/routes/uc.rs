@@ -191,6 +191,12 @@ async fn delete_volume(State(state): State<AppState>, CallerExtractor(caller): C
 }
 
 async fn create_function(State(state): State<AppState>, CallerExtractor(caller): Caller, Checked(request): Checked<CreateFunctionRequest>) -> Reply<FunctionInfo> {
+    // Unity Catalog keeps the body as text; it must at least read as the SQL it expands to.
+    let body = &request.function_info.routine_definition;
+    let is_sql = request.function_info.routine_body.eq_ignore_ascii_case("SQL");
+    if is_sql && let Err(error) = kiln_engine::parse::parse_expression(&format!("({body})")) {
+        return Err(Error::invalid(format!("function_info.routine_definition is not a SQL expression or query: {}", error.message)).into());
+    }
     Ok(Json(state.uc.create_function(&caller, request.function_info).await?))
 }
 
