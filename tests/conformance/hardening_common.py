@@ -93,14 +93,21 @@ def describe(status, headers, body: bytes, limit: int = 200) -> str:
     return f"HTTP {status}, Content-Type {content_type!r}, body {body[:limit]!r}"
 
 
+def parsed_json(status, headers, body: bytes):
+    """`(value, None)` for a JSON body, `(None, why not)` otherwise."""
+    if not is_json(headers.get("content-type")):
+        return None, "not JSON: " + describe(status, headers, body)
+    try:
+        return json.loads(body), None
+    except ValueError:
+        return None, "unparsable JSON: " + describe(status, headers, body)
+
+
 def databricks_error(status, headers, body: bytes) -> Optional[str]:
     """Why this is not a Databricks error body ({error_code, message} in JSON); None if it is."""
-    if not is_json(headers.get("content-type")):
-        return "not JSON: " + describe(status, headers, body)
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return "unparsable JSON: " + describe(status, headers, body)
+    parsed, problem = parsed_json(status, headers, body)
+    if problem:
+        return problem
     if not isinstance(parsed, dict) or not isinstance(parsed.get("error_code"), str) or not parsed["error_code"]:
         return "no error_code: " + describe(status, headers, body)
     if not isinstance(parsed.get("message"), str):

@@ -34,7 +34,7 @@ import pytest
 
 import kilnlib
 from hardening_common import (
-    SCIM_ERROR_SCHEMA, Outcome, alive, connect, databricks_error, describe, exchange, is_json, read_response,
+    SCIM_ERROR_SCHEMA, Outcome, alive, connect, databricks_error, describe, exchange, is_json, parsed_json, read_response,
     request_head, wait_closed,
 )
 
@@ -110,12 +110,9 @@ def error_shape_problem(target: str, status: int, headers: dict, body: bytes) ->
     """Why this error response is not in its API family's shape; None if it is."""
     if not body:
         return f"empty body ({describe(status, headers, body)})"
-    if not is_json(headers.get("content-type")):
-        return "not JSON: " + describe(status, headers, body)
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return "unparsable JSON: " + describe(status, headers, body)
+    parsed, problem = parsed_json(status, headers, body)
+    if problem:
+        return problem
     if target.startswith(SCIM + "/"):
         if not isinstance(parsed, dict) or SCIM_ERROR_SCHEMA not in (parsed.get("schemas") or []):
             return "not a SCIM error (schemas lacks the Error URN): " + describe(status, headers, body)
