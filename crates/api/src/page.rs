@@ -13,7 +13,7 @@ pub struct PageCursor {
 const PREFIX: &str = "kiln-page:";
 /// No list is longer; an offset past it is not one this server issued (and keeps
 /// `offset + page size` far from overflowing).
-const MAX_OFFSET: usize = 1 << 40;
+pub const MAX_OFFSET: usize = 1 << 40;
 
 impl PageCursor {
     pub fn encode(self) -> String {

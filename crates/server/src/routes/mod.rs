@@ -106,11 +106,10 @@ fn page_size(field: &str, requested: Option<i64>, default: usize, max: usize) ->
     kiln_api::page::page_size(field, requested, default, max).map_err(|message| ApiError(Error::invalid(message)))
 }
 
-/// No list is longer; a larger `offset` is refused rather than risk overflowing arithmetic.
-const MAX_OFFSET: i64 = 1 << 40;
-
-/// Where a list that also takes the older `offset` starts: its page token, else `offset`.
+/// Where a list that also takes the older `offset` starts: its page token, else `offset`
+/// (no further than the longest list, so no arithmetic on it can overflow).
 fn start_offset(page_token: Option<&str>, offset: Option<i64>) -> Result<usize, ApiError> {
+    const MAX_OFFSET: i64 = kiln_api::page::MAX_OFFSET as i64;
     match (page_token.filter(|t| !t.is_empty()), offset) {
         (Some(_), _) | (None, None) => Ok(page_cursor(page_token)?.offset),
         (None, Some(offset)) if (0..=MAX_OFFSET).contains(&offset) => Ok(offset as usize),
