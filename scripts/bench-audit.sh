@@ -21,7 +21,7 @@ request = function()
   return wrk.format(nil, nil, nil, '{"scope":"bench","key":"k' .. (counter % 100) .. '","string_value":"value"}')
 end
 LUA
-for connections in 8 32; do
+for connections in 8 32 64; do
   echo "== GET Me, $connections connections"
   wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "$auth" "$host/api/2.0/preview/scim/v2/Me" | grep -E "Requests/sec|50%|99%"
 done

@@ -25,7 +25,15 @@ const QUEUE_DEPTH: usize = 65_536;
 
 enum Message {
     Event(AuditEvent),
+    /// An event whose sender waits until it is durable.
+    Durable(AuditEvent, oneshot::Sender<()>),
     Flush(oneshot::Sender<()>),
+}
+
+impl Message {
+    fn is_waited_for(&self) -> bool {
+        matches!(self, Message::Durable(..) | Message::Flush(_))
+    }
 }
 
 #[derive(Clone)]
@@ -63,8 +71,13 @@ impl AuditLog {
     /// the line, and every decision recorded before it, is durable: after a crash, no
     /// answered request is missing from the log.
     pub async fn request(&self, caller: &Caller, action: &str, path: &str, status: u16) {
-        self.record(caller_event(caller, action, path, AuditDecision::Request, "authenticated", Some(status))).await;
-        self.flush().await;
+        let event = caller_event(caller, action, path, AuditDecision::Request, "authenticated", Some(status));
+        let (done, wait) = oneshot::channel();
+        if self.queue.send(Message::Durable(event, done)).await.is_err() {
+            tracing::error!("audit writer has stopped; event not recorded");
+            return;
+        }
+        let _ = wait.await;
     }
 
     /// Waits until every event queued before this call is written.
@@ -107,7 +120,7 @@ async fn write_batches(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Messa
         // Under load, let a batch fill for a moment: each write is a durable commit (an
         // fsync), and fewer, larger commits keep the disk from stalling request threads.
         let deadline = tokio::time::Instant::now() + BATCH_LINGER;
-        while messages.len() < BATCH_SIZE && !messages.iter().any(|m| matches!(m, Message::Flush(_))) {
+        while messages.len() < BATCH_SIZE && !messages.iter().any(Message::is_waited_for) {
             let room = BATCH_SIZE - messages.len();
             match tokio::time::timeout_at(deadline, receiver.recv_many(&mut messages, room)).await {
                 Ok(0) | Err(_) => break,
@@ -115,17 +128,21 @@ async fn write_batches(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Messa
             }
         }
         let mut events = Vec::with_capacity(messages.len());
-        let mut flushes = Vec::new();
+        let mut waiters = Vec::new();
         for message in messages.drain(..) {
             match message {
                 Message::Event(event) => events.push(event),
-                Message::Flush(done) => flushes.push(done),
+                Message::Durable(event, done) => {
+                    events.push(event);
+                    waiters.push(done);
+                }
+                Message::Flush(done) => waiters.push(done),
             }
         }
         if !events.is_empty() {
             write_with_retry(&*store, &events).await;
         }
-        for done in flushes {
+        for done in waiters {
             let _ = done.send(());
         }
     }

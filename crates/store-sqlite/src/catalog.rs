@@ -47,7 +47,7 @@ impl CatalogStore for SqliteStore {
             .bind(&securable.created_by)
             .bind(securable.updated_at_ms)
             .bind(&securable.updated_by)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| write_error(e, &describe(securable)))?;
         Ok(())
@@ -93,7 +93,7 @@ impl CatalogStore for SqliteStore {
         .bind(securable.updated_at_ms)
         .bind(&securable.updated_by)
         .bind(&securable.id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| write_error(e, &describe(securable)))?;
         if result.rows_affected() == 0 {
@@ -104,7 +104,7 @@ impl CatalogStore for SqliteStore {
 
     async fn delete_securable(&self, id: &str) -> StoreResult<bool> {
         // Descendants and grants go by ON DELETE CASCADE.
-        let result = sqlx::query("DELETE FROM uc_securables WHERE id = ?").bind(id).execute(&self.pool).await.map_err(backend)?;
+        let result = sqlx::query("DELETE FROM uc_securables WHERE id = ?").bind(id).execute(&self.writer).await.map_err(backend)?;
         Ok(result.rows_affected() > 0)
     }
 
@@ -133,7 +133,7 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn change_grants(&self, add: &[GrantRecord], remove: &[GrantRecord]) -> StoreResult<()> {
-        let mut tx = write_transaction(&self.pool).await?;
+        let mut tx = write_transaction(&self.writer).await?;
         for grant in remove {
             sqlx::query("DELETE FROM uc_grants WHERE securable_id = ? AND principal = ? AND privilege = ?")
                 .bind(&grant.securable_id)

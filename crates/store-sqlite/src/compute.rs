@@ -73,7 +73,7 @@ impl ComputeStore for SqliteStore {
             .bind(cluster.last_restarted_time_ms)
             .bind(cluster.last_activity_ms)
             .bind(cluster.termination_reason.as_ref().map(to_json))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| write_error(e, &format!("cluster {}", cluster.cluster_id)))?;
         Ok(())
@@ -105,7 +105,7 @@ impl ComputeStore for SqliteStore {
         .bind(cluster.last_activity_ms)
         .bind(cluster.termination_reason.as_ref().map(to_json))
         .bind(&cluster.cluster_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(backend)?;
         if done.rows_affected() == 0 {
@@ -115,7 +115,7 @@ impl ComputeStore for SqliteStore {
     }
 
     async fn delete_cluster(&self, cluster_id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM clusters WHERE cluster_id = ?").bind(cluster_id).execute(&self.pool).await.map_err(backend)?;
+        let done = sqlx::query("DELETE FROM clusters WHERE cluster_id = ?").bind(cluster_id).execute(&self.writer).await.map_err(backend)?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -125,7 +125,7 @@ impl ComputeStore for SqliteStore {
             .bind(event.timestamp_ms)
             .bind(&event.event_type)
             .bind(to_json(&event.details))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| write_error(e, &format!("event of cluster {}", event.cluster_id)))?;
         Ok(())

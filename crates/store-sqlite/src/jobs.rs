@@ -45,7 +45,7 @@ impl JobStore for SqliteStore {
             .bind(&job.run_as_name)
             .bind(to_json(&job.settings))
             .bind(job.created_time_ms)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| write_error(e, &format!("job {}", job.job_id)))?;
         Ok(())
@@ -67,7 +67,7 @@ impl JobStore for SqliteStore {
             .bind(&job.run_as_name)
             .bind(to_json(&job.settings))
             .bind(job.job_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend)?;
         if done.rows_affected() == 0 {
@@ -77,7 +77,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn delete_job(&self, job_id: i64) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM jobs WHERE job_id = ?").bind(job_id).execute(&self.pool).await.map_err(backend)?;
+        let done = sqlx::query("DELETE FROM jobs WHERE job_id = ?").bind(job_id).execute(&self.writer).await.map_err(backend)?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -92,7 +92,7 @@ impl JobStore for SqliteStore {
             .bind(run.end_time_ms)
             .bind(&run.idempotency_token)
             .bind(to_json(&run.doc))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| write_error(e, &format!("run {}", run.run_id)))?;
         Ok(())
@@ -110,7 +110,7 @@ impl JobStore for SqliteStore {
             .bind(run.end_time_ms)
             .bind(to_json(&run.doc))
             .bind(run.run_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend)?;
         if done.rows_affected() == 0 {
@@ -165,7 +165,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn delete_run(&self, run_id: i64) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM job_runs WHERE run_id = ?").bind(run_id).execute(&self.pool).await.map_err(backend)?;
+        let done = sqlx::query("DELETE FROM job_runs WHERE run_id = ?").bind(run_id).execute(&self.writer).await.map_err(backend)?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -173,7 +173,7 @@ impl JobStore for SqliteStore {
         sqlx::query("INSERT INTO job_run_outputs (run_id, output) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET output = excluded.output")
             .bind(run_id)
             .bind(to_json(output))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| write_error(e, &format!("output of run {run_id}")))?;
         Ok(())
@@ -190,7 +190,7 @@ impl JobStore for SqliteStore {
             .bind(task_key)
             .bind(key)
             .bind(value)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| write_error(e, &format!("task value {key} of run {run_id}")))?;
         Ok(())

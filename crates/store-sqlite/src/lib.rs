@@ -22,7 +22,11 @@ use sqlx::{AssertSqlSafe, Row};
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Reads; WAL lets them run beside the writer.
     pool: SqlitePool,
+    /// Every write, on one connection: writers queue here in order instead of meeting
+    /// SQLite's lock, whose busy handler retries by sleeping (up to 100 ms at a time).
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -49,17 +53,21 @@ impl SqliteStore {
             options
         };
         // Every connection to ":memory:" is its own database, so memory mode keeps exactly one.
-        let max_connections = if in_memory { 1 } else { 8 };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await
-            .map_err(backend)?;
-        migrations::apply(&pool).await?;
-        Ok(SqliteStore { pool })
+        let connect = |max_connections: u32| {
+            SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .min_connections(1)
+                // A local file does not drop connections; a ping before every use would only
+                // add a round trip to the connection's thread.
+                .test_before_acquire(false)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options.clone())
+        };
+        let writer = connect(1).await.map_err(backend)?;
+        let pool = if in_memory { writer.clone() } else { connect(8).await.map_err(backend)? };
+        migrations::apply(&writer).await?;
+        Ok(SqliteStore { pool, writer })
     }
 }
 
@@ -173,7 +181,7 @@ impl IdentityStore for SqliteStore {
         .bind(to_json(&principal.roles))
         .bind(to_json(&principal.attributes))
         .bind(principal.created_at_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| write_error(e, &format!("{} {}", principal.kind.as_str(), principal.name)))?;
         Ok(())
@@ -210,7 +218,7 @@ impl IdentityStore for SqliteStore {
         .bind(to_json(&principal.roles))
         .bind(to_json(&principal.attributes))
         .bind(principal.id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| write_error(e, &format!("{} {}", principal.kind.as_str(), principal.name)))?;
         if result.rows_affected() == 0 {
@@ -221,25 +229,25 @@ impl IdentityStore for SqliteStore {
 
     async fn delete_principal(&self, id: i64) -> StoreResult<bool> {
         // Memberships, tokens, secrets and ACL entries go by ON DELETE CASCADE.
-        let result = sqlx::query("DELETE FROM principals WHERE id = ?").bind(id).execute(&self.pool).await.map_err(backend)?;
+        let result = sqlx::query("DELETE FROM principals WHERE id = ?").bind(id).execute(&self.writer).await.map_err(backend)?;
         Ok(result.rows_affected() > 0)
     }
 
     async fn set_group_members(&self, group_id: i64, member_ids: &[i64]) -> StoreResult<()> {
-        let mut tx = write_transaction(&self.pool).await?;
+        let mut tx = write_transaction(&self.writer).await?;
         sqlx::query("DELETE FROM group_members WHERE group_id = ?").bind(group_id).execute(&mut *tx).await.map_err(backend)?;
         insert_members(&mut tx, group_id, member_ids).await?;
         tx.commit().await.map_err(backend)
     }
 
     async fn add_group_members(&self, group_id: i64, member_ids: &[i64]) -> StoreResult<()> {
-        let mut tx = write_transaction(&self.pool).await?;
+        let mut tx = write_transaction(&self.writer).await?;
         insert_members(&mut tx, group_id, member_ids).await?;
         tx.commit().await.map_err(backend)
     }
 
     async fn remove_group_members(&self, group_id: i64, member_ids: &[i64]) -> StoreResult<()> {
-        let mut tx = write_transaction(&self.pool).await?;
+        let mut tx = write_transaction(&self.writer).await?;
         for member_id in member_ids {
             sqlx::query("DELETE FROM group_members WHERE group_id = ? AND member_id = ?")
                 .bind(group_id)
@@ -286,7 +294,7 @@ impl TokenStore for SqliteStore {
         .bind(token.creation_time_ms)
         .bind(token.expiry_time_ms)
         .bind(token.scopes.as_ref().map(to_json))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| write_error(e, &format!("token {}", token.token_id)))?;
         Ok(())
@@ -312,7 +320,7 @@ impl TokenStore for SqliteStore {
     }
 
     async fn delete_token(&self, token_id: &str) -> StoreResult<bool> {
-        let result = sqlx::query("DELETE FROM tokens WHERE token_id = ?").bind(token_id).execute(&self.pool).await.map_err(backend)?;
+        let result = sqlx::query("DELETE FROM tokens WHERE token_id = ?").bind(token_id).execute(&self.writer).await.map_err(backend)?;
         Ok(result.rows_affected() > 0)
     }
 }
@@ -331,7 +339,7 @@ impl OAuthSecretStore for SqliteStore {
         .bind(secret.create_time_ms)
         .bind(secret.expire_time_ms)
         .bind(secret.scopes.as_ref().map(to_json))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| write_error(e, &format!("secret {}", secret.id)))?;
         Ok(())
@@ -350,7 +358,7 @@ impl OAuthSecretStore for SqliteStore {
         let result = sqlx::query("DELETE FROM oauth_secrets WHERE principal_id = ? AND id = ?")
             .bind(principal_id)
             .bind(secret_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend)?;
         Ok(result.rows_affected() > 0)
@@ -372,7 +380,7 @@ impl AclStore for SqliteStore {
         .bind(&object.object_id)
         .bind(parent_type)
         .bind(parent_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(backend)?;
         Ok(())
@@ -399,7 +407,7 @@ impl AclStore for SqliteStore {
         let result = sqlx::query("DELETE FROM acl_objects WHERE object_type = ? AND object_id = ?")
             .bind(object_type)
             .bind(object_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend)?;
         Ok(result.rows_affected() > 0)
@@ -418,7 +426,7 @@ impl AclStore for SqliteStore {
     }
 
     async fn set_acl(&self, object_type: &str, object_id: &str, entries: &[AclEntry]) -> StoreResult<()> {
-        let mut tx = write_transaction(&self.pool).await?;
+        let mut tx = write_transaction(&self.writer).await?;
         sqlx::query("DELETE FROM acl_entries WHERE object_type = ? AND object_id = ?")
             .bind(object_type)
             .bind(object_id)
@@ -430,7 +438,7 @@ impl AclStore for SqliteStore {
     }
 
     async fn merge_acl(&self, object_type: &str, object_id: &str, entries: &[AclEntry]) -> StoreResult<()> {
-        let mut tx = write_transaction(&self.pool).await?;
+        let mut tx = write_transaction(&self.writer).await?;
         upsert_acl_entries(&mut tx, object_type, object_id, entries).await?;
         tx.commit().await.map_err(backend)
     }
@@ -470,34 +478,23 @@ async fn insert_members(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, group_id: 
     Ok(())
 }
 
-/// Rows per multi-row INSERT; keeps each statement well under SQLite's bind-parameter limit.
-const AUDIT_ROWS_PER_STATEMENT: usize = 100;
+/// Appends a batch in one statement with one parameter (the batch as a JSON array of rows),
+/// so the statement is prepared once and a commit costs one call however many rows it holds.
+/// A single statement commits on its own and leaves no transaction open if it fails.
+const APPEND_AUDIT_EVENTS: &str = "INSERT INTO audit_events
+       (time_ms, request_id, principal_id, principal_name, action, object, decision, reason, status)
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8
+     FROM json_each(?) ORDER BY key";
 
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn append_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()> {
-        let mut tx = write_transaction(&self.pool).await?;
-        for chunk in events.chunks(AUDIT_ROWS_PER_STATEMENT) {
-            let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-            let sql = format!(
-                "INSERT INTO audit_events (time_ms, request_id, principal_id, principal_name, action, object, decision, reason, status) VALUES {placeholders}"
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for event in chunk {
-                query = query
-                    .bind(event.time_ms)
-                    .bind(event.request_id.clone())
-                    .bind(event.principal_id)
-                    .bind(event.principal_name.clone())
-                    .bind(event.action.clone())
-                    .bind(event.object.clone())
-                    .bind(event.decision.as_str())
-                    .bind(event.reason.clone())
-                    .bind(event.status.map(i64::from));
-            }
-            query.execute(&mut *tx).await.map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
+        let rows: Vec<_> = events
+            .iter()
+            .map(|e| (e.time_ms, &e.request_id, e.principal_id, &e.principal_name, &e.action, &e.object, e.decision.as_str(), &e.reason, e.status))
+            .collect();
+        sqlx::query(APPEND_AUDIT_EVENTS).bind(to_json(&rows)).execute(&self.writer).await.map_err(backend)?;
+        Ok(())
     }
 
     async fn list_audit_events(&self, filter: &AuditFilter, after_seq: i64, limit: usize) -> StoreResult<Vec<AuditEvent>> {
@@ -536,7 +533,7 @@ impl SettingsStore for SqliteStore {
     }
 
     async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String> {
-        sqlx::query("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)").bind(key).bind(value).execute(&self.pool).await.map_err(backend)?;
+        sqlx::query("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)").bind(key).bind(value).execute(&self.writer).await.map_err(backend)?;
         let stored = self.get_setting(key).await?;
         stored.ok_or_else(|| backend(format!("setting {key} vanished after insert")))
     }
@@ -546,7 +543,7 @@ impl SettingsStore for SqliteStore {
             Some(value) => sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").bind(key).bind(value),
             None => sqlx::query("DELETE FROM settings WHERE key = ?").bind(key),
         };
-        query.execute(&self.pool).await.map_err(backend)?;
+        query.execute(&self.writer).await.map_err(backend)?;
         Ok(())
     }
 }

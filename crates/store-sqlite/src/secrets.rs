@@ -32,7 +32,7 @@ impl SecretStore for SqliteStore {
             .bind(&scope.name)
             .bind(scope.created_at_ms)
             .bind(&scope.created_by)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| write_error(e, &format!("secret scope {}", scope.name)))?;
         Ok(())
@@ -49,7 +49,7 @@ impl SecretStore for SqliteStore {
     }
 
     async fn delete_secret_scope(&self, name: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM secret_scopes WHERE name = ?").bind(name).execute(&self.pool).await.map_err(backend)?;
+        let done = sqlx::query("DELETE FROM secret_scopes WHERE name = ?").bind(name).execute(&self.writer).await.map_err(backend)?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -63,7 +63,7 @@ impl SecretStore for SqliteStore {
         .bind(&secret.nonce)
         .bind(&secret.ciphertext)
         .bind(secret.updated_at_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| match write_error(e, &format!("secret scope {}", secret.scope)) {
             StoreError::NotFound(_) => StoreError::NotFound(format!("secret scope {}", secret.scope)),
@@ -92,7 +92,7 @@ impl SecretStore for SqliteStore {
     }
 
     async fn delete_secret(&self, scope: &str, key: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM secrets WHERE scope = ? AND key = ?").bind(scope).bind(key).execute(&self.pool).await.map_err(backend)?;
+        let done = sqlx::query("DELETE FROM secrets WHERE scope = ? AND key = ?").bind(scope).bind(key).execute(&self.writer).await.map_err(backend)?;
         Ok(done.rows_affected() > 0)
     }
 }

@@ -55,7 +55,7 @@ impl SqlStore for SqliteStore {
             .bind(&warehouse.creator_name)
             .bind(warehouse.created_at_ms)
             .bind(warehouse.last_activity_ms)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| write_error(e, &format!("warehouse {}", warehouse.name)))?;
         Ok(())
@@ -85,7 +85,7 @@ impl SqlStore for SqliteStore {
             .bind(to_json(&warehouse.spec))
             .bind(warehouse.last_activity_ms)
             .bind(&warehouse.id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| write_error(e, &format!("warehouse {}", warehouse.name)))?;
         if result.rows_affected() == 0 {
@@ -95,12 +95,12 @@ impl SqlStore for SqliteStore {
     }
 
     async fn delete_warehouse(&self, id: &str) -> StoreResult<bool> {
-        let result = sqlx::query("DELETE FROM sql_warehouses WHERE id = ?").bind(id).execute(&self.pool).await.map_err(backend)?;
+        let result = sqlx::query("DELETE FROM sql_warehouses WHERE id = ?").bind(id).execute(&self.writer).await.map_err(backend)?;
         Ok(result.rows_affected() > 0)
     }
 
     async fn upsert_queries(&self, queries: &[QueryRecord]) -> StoreResult<()> {
-        let mut tx = write_transaction(&self.pool).await?;
+        let mut tx = write_transaction(&self.writer).await?;
         for query in queries {
             sqlx::query(AssertSqlSafe(format!("INSERT OR REPLACE INTO sql_queries ({QUERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")))
                 .bind(&query.query_id)
@@ -163,7 +163,7 @@ impl SqlStore for SqliteStore {
             .bind(to_json(&query.spec))
             .bind(query.created_ms)
             .bind(query.updated_ms)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| write_error(e, &format!("query {}", query.id)))?;
         Ok(())
@@ -185,7 +185,7 @@ impl SqlStore for SqliteStore {
             .bind(to_json(&query.spec))
             .bind(query.updated_ms)
             .bind(&query.id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend)?;
         if done.rows_affected() == 0 {
@@ -195,7 +195,7 @@ impl SqlStore for SqliteStore {
     }
 
     async fn delete_saved_query(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM saved_queries WHERE id = ?").bind(id).execute(&self.pool).await.map_err(backend)?;
+        let done = sqlx::query("DELETE FROM saved_queries WHERE id = ?").bind(id).execute(&self.writer).await.map_err(backend)?;
         Ok(done.rows_affected() > 0)
     }
 }

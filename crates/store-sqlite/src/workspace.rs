@@ -35,7 +35,7 @@ impl WorkspaceStore for SqliteStore {
             .bind(object.size)
             .bind(object.created_at_ms)
             .bind(object.modified_at_ms)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| write_error(e, &object.path))?;
         Ok(())
@@ -62,7 +62,7 @@ impl WorkspaceStore for SqliteStore {
             .bind(object.size)
             .bind(object.modified_at_ms)
             .bind(object.object_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend)?;
         if done.rows_affected() == 0 {
@@ -74,7 +74,7 @@ impl WorkspaceStore for SqliteStore {
     async fn delete_workspace_subtree(&self, path: &str) -> StoreResult<Vec<WorkspaceObjectRecord>> {
         // A prefix compare rather than LIKE, so `%` and `_` in names match only themselves.
         let below = format!("{}/", path.trim_end_matches('/'));
-        let mut tx = write_transaction(&self.pool).await?;
+        let mut tx = write_transaction(&self.writer).await?;
         let rows = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM workspace_objects WHERE path = ? OR substr(path, 1, ?) = ? ORDER BY path")))
             .bind(path)
             .bind(below.chars().count() as i64)
