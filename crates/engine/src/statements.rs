@@ -156,6 +156,12 @@ impl Statements {
 
     /// `base_url` is how the client reached Kiln; external links point there.
     pub async fn execute(&self, caller: &Caller, request: ExecuteStatementRequest, base_url: &str) -> Result<StatementResponse> {
+        self.execute_waiting(caller, request, base_url, None).await
+    }
+
+    /// As [`Statements::execute`], answering after at most `wait` (instead of the request's
+    /// `wait_timeout`): for callers with a short timeout of their own, such as MCP clients.
+    pub async fn execute_waiting(&self, caller: &Caller, request: ExecuteStatementRequest, base_url: &str, wait: Option<Duration>) -> Result<StatementResponse> {
         // validations
         if request.statement.trim().is_empty() {
             return Err(Error::invalid("statement must not be empty"));
@@ -163,7 +169,10 @@ impl Statements {
         if request.statement.len() > 16 * 1024 * 1024 {
             return Err(Error::invalid("statement is longer than 16 MiB"));
         }
-        let options = parse_options(&request)?;
+        let mut options = parse_options(&request)?;
+        if let Some(wait) = wait {
+            options.wait = wait;
+        }
         let context = StatementContext {
             catalog: request.catalog.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| DEFAULT_CATALOG.to_string()).to_lowercase(),
             schema: request.schema.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_SCHEMA.to_string()).to_lowercase(),

@@ -17,6 +17,9 @@ use crate::error::SqlError;
 
 mod limits;
 mod merge;
+mod read_only;
+
+pub use read_only::write_kind;
 pub use merge::{Merge, MergeAction, MergeClause, MergeWhen};
 
 /// Databricks' dialect plus what Databricks SQL has and sqlparser's Databricks dialect

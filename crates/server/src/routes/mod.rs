@@ -11,6 +11,7 @@ mod commands;
 mod dbfs;
 mod files;
 mod jobs;
+mod mcp;
 mod notifications;
 mod oauth;
 mod permissions;
@@ -67,6 +68,7 @@ pub fn router_without_layers() -> Router<AppState> {
         .merge(jobs::routes())
         .merge(notifications::routes())
         .merge(queries::routes())
+        .merge(mcp::routes())
 }
 
 /// The layers every route gets, with the default limits. Public so tests can serve extra

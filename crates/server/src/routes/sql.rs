@@ -79,7 +79,7 @@ async fn delete_warehouse(State(state): State<AppState>, CallerExtractor(caller)
 
 /// How the client reached us (`http://host:port`), for external links; a proxy in front
 /// says so with the usual forwarding headers.
-fn base_url(headers: &HeaderMap) -> String {
+pub(super) fn base_url(headers: &HeaderMap) -> String {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty());
     let scheme = header("x-forwarded-proto").unwrap_or("http");
     let host = header("x-forwarded-host").or_else(|| header("host")).unwrap_or("127.0.0.1");
