@@ -4,45 +4,19 @@
 The server is stateless: one JSON-RPC message per POST, no session id, 405 for GET/DELETE.
 """
 
-import asyncio
 import json
 
-import httpx2
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
+import mcplib
 from kilnlib import starter_warehouse_id
 
 SQL_PATH = "/api/2.0/mcp/sql"
 
 
-def with_client(server, work, *, token=None, mode="auto"):
-    """Runs `await work(client)` in a fresh MCP session, as DatabricksMCPClient does per call."""
-
-    async def session():
-        headers = server.auth_headers(token)
-        async with httpx2.AsyncClient(headers=headers, timeout=5) as http:
-            async with Client(streamable_http_client(server.host + SQL_PATH, http_client=http), mode=mode) as client:
-                return await work(client)
-
-    try:
-        return asyncio.run(session())
-    except BaseExceptionGroup as group:
-        # The client's task group wraps a JSON-RPC error; surface the error itself.
-        raise leaf_error(group) from group
-
-
-def leaf_error(error: BaseException) -> BaseException:
-    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-        error = error.exceptions[0]
-    return error
-
-
 def call(server, tool, arguments, **kwargs):
-    meta = kwargs.pop("meta", None)
-    return with_client(server, lambda c: c.call_tool(tool, arguments, meta=meta), **kwargs)
+    return mcplib.call(server, SQL_PATH, tool, arguments, **kwargs)
 
 
 def statement_of(result) -> dict:
@@ -56,7 +30,7 @@ def rpc(server, message, token=None):
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 def test_lists_the_three_databricks_sql_tools(server, mode):
-    tools = with_client(server, lambda c: c.list_tools(), mode=mode).tools
+    tools = mcplib.list_tools(server, SQL_PATH, mode=mode)
     assert sorted(t.name for t in tools) == ["execute_sql", "execute_sql_read_only", "poll_sql_result"]
     by_name = {t.name: t for t in tools}
     assert by_name["execute_sql"].input_schema["required"] == ["query"]

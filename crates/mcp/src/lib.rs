@@ -7,6 +7,7 @@
 //! JSON-RPC and MCP's lifecycle; each server is a [`ToolServer`] whose tools call the same
 //! services as the REST routes, so every ACL, grant and audit line applies unchanged.
 
+pub mod functions;
 pub mod protocol;
 pub mod sql;
 mod tools;

@@ -64,6 +64,27 @@ impl UnityCatalog {
         Ok(functions.iter().map(|path| self.function_info(path)).collect())
     }
 
+    /// The functions of a schema the caller may run (EXECUTE, with USE CATALOG and USE
+    /// SCHEMA), as MCP's functions server offers them as tools.
+    pub async fn executable_functions(&self, caller: &Caller, catalog_name: &str, schema_name: &str) -> Result<Vec<FunctionInfo>> {
+        let schema = self.resolve(caller, SecurableKind::Schema, "schema_name", &format!("{catalog_name}.{schema_name}")).await?;
+        let mut executable = Vec::new();
+        for path in self.visible_children(caller, &schema, SecurableKind::Function).await? {
+            if caller.is_admin() || self.authz().privileges_on(caller, &path).await?.contains(&Privilege::Execute) {
+                executable.push(self.function_info(&path));
+            }
+        }
+        Ok(executable)
+    }
+
+    /// A function the caller may run, or the denial naming EXECUTE (or the container
+    /// privilege it lacks) on it; one it may not see does not exist.
+    pub async fn executable_function(&self, caller: &Caller, full_name: &str) -> Result<FunctionInfo> {
+        let path = self.resolve(caller, SecurableKind::Function, "name", full_name).await?;
+        self.authz().require_privilege(caller, "uc.functions.execute", &path, Privilege::Execute).await?;
+        Ok(self.function_info(&path))
+    }
+
     /// Databricks changes only the owner of a function this way.
     pub async fn update_function(&self, caller: &Caller, full_name: &str, owner: Option<String>) -> Result<FunctionInfo> {
         let mut path = self.resolve(caller, SecurableKind::Function, "name", full_name).await?;

@@ -4,29 +4,50 @@
 //! session end, which need a session) answer 405.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use kiln_mcp::Answer;
+use kiln_mcp::functions::FunctionsServer;
 use kiln_mcp::sql::SqlServer;
+use kiln_mcp::{Answer, ToolServer};
 
 use super::CallerExtractor;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/api/2.0/mcp/sql", post(sql_server))
+    Router::new()
+        .route("/api/2.0/mcp/sql", post(sql_server))
+        .route("/api/2.0/mcp/functions/{catalog}/{schema}", post(schema_functions_server))
+        .route("/api/2.0/mcp/functions/{catalog}/{schema}/{function}", post(function_server))
 }
 
-async fn sql_server(State(state): State<AppState>, caller: Result<CallerExtractor, ApiError>, headers: HeaderMap, body: Bytes) -> Response {
-    let caller = match caller {
-        Ok(CallerExtractor(caller)) => caller,
-        Err(error) => return unauthenticated(error),
-    };
+type Authenticated = Result<CallerExtractor, ApiError>;
+
+async fn sql_server(State(state): State<AppState>, caller: Authenticated, headers: HeaderMap, body: Bytes) -> Response {
     let server = SqlServer::new(state.statements.clone(), state.warehouses.clone(), super::sql::base_url(&headers));
-    answer(kiln_mcp::handle(&server, &caller, &body).await)
+    serve(&server, caller, &body).await
+}
+
+async fn schema_functions_server(State(state): State<AppState>, caller: Authenticated, Path((catalog, schema)): Path<(String, String)>, body: Bytes) -> Response {
+    serve(&functions_server(&state, catalog, schema, None), caller, &body).await
+}
+
+async fn function_server(State(state): State<AppState>, caller: Authenticated, Path((catalog, schema, function)): Path<(String, String, String)>, body: Bytes) -> Response {
+    serve(&functions_server(&state, catalog, schema, Some(function)), caller, &body).await
+}
+
+fn functions_server(state: &AppState, catalog: String, schema: String, function: Option<String>) -> FunctionsServer {
+    FunctionsServer::new(state.uc.clone(), state.cluster_sql.clone(), state.cluster_pool.clone(), catalog, schema, function)
+}
+
+async fn serve(server: &dyn ToolServer, caller: Authenticated, body: &[u8]) -> Response {
+    match caller {
+        Ok(CallerExtractor(caller)) => answer(kiln_mcp::handle(server, &caller, body).await),
+        Err(error) => unauthenticated(error),
+    }
 }
 
 fn answer(answer: Answer) -> Response {
