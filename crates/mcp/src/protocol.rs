@@ -129,3 +129,88 @@ fn error_message(id: Value, code: i64, message: impl Into<String>, data: Option<
     }
     json!({ "jsonrpc": "2.0", "id": id, "error": error })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use kiln_core::principal::{Caller, Principal};
+    use kiln_store::{PrincipalKind, PrincipalRecord};
+    use serde_json::{Value, json};
+
+    use super::{Answer, handle};
+    use crate::tools::{Tool, ToolCall, ToolResult, ToolServer};
+
+    /// A server with one tool, `echo`, that answers its `text` argument.
+    #[derive(Debug)]
+    struct Echo;
+
+    #[async_trait]
+    impl ToolServer for Echo {
+        fn name(&self) -> &str {
+            "echo"
+        }
+
+        async fn list_tools(&self, _caller: &Caller) -> kiln_core::Result<Vec<Tool>> {
+            Ok(vec![Tool { name: "echo".into(), description: "echoes".into(), input_schema: json!({"type": "object"}) }])
+        }
+
+        async fn call_tool(&self, _caller: &Caller, call: ToolCall) -> kiln_core::Result<ToolResult> {
+            match call.name.as_str() {
+                "echo" => Ok(ToolResult { text: call.string("text")?.to_string(), structured: None, is_error: false }),
+                _ => Err(kiln_core::Error::denied("no such luck")),
+            }
+        }
+    }
+
+    fn caller() -> Caller {
+        let record = PrincipalRecord::new(7, PrincipalKind::ServicePrincipal, "agent");
+        let principal = Principal { record, direct_groups: Vec::new(), all_group_ids: Vec::new(), group_names: Vec::new(), entitlements: Vec::new(), is_admin: false };
+        Caller { principal: Arc::new(principal), request_id: "r".into() }
+    }
+
+    async fn answer(message: Value) -> Answer {
+        handle(&Echo, &caller(), message.to_string().as_bytes()).await
+    }
+
+    fn message(answer: Answer) -> Value {
+        match answer {
+            Answer::Message(message) => message,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn lifecycle_and_tools() {
+        let init = message(answer(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25"}})).await);
+        assert_eq!(init["result"]["protocolVersion"], "2025-11-25");
+        assert_eq!(init["result"]["serverInfo"]["name"], "echo");
+        assert!(init["result"]["capabilities"]["tools"].is_object());
+        assert_eq!(answer(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await, Answer::Accepted);
+        let list = message(answer(json!({"jsonrpc": "2.0", "id": "l", "method": "tools/list"})).await);
+        assert_eq!(list["result"]["tools"][0]["name"], "echo");
+        assert_eq!(list["id"], "l");
+        let called = message(answer(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "hi"}}})).await);
+        assert_eq!(called["result"], json!({"content": [{"type": "text", "text": "hi"}], "isError": false}));
+    }
+
+    #[tokio::test]
+    async fn errors_carry_json_rpc_and_databricks_codes() {
+        let unknown = message(answer(json!({"jsonrpc": "2.0", "id": 1, "method": "server/discover"})).await);
+        assert_eq!(unknown["error"]["code"], -32601);
+        let missing = message(answer(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "echo"}})).await);
+        assert_eq!(missing["error"]["code"], -32602);
+        assert!(missing["error"]["message"].as_str().unwrap().starts_with("INVALID_PARAMETER_VALUE: Missing parameter value"));
+        let denied = message(answer(json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "other"}})).await);
+        assert_eq!(denied["error"]["data"]["error_code"], "PERMISSION_DENIED");
+        let Answer::Invalid(batch) = answer(json!([{"jsonrpc": "2.0", "id": 4, "method": "ping"}])).await else { panic!("a batch is invalid") };
+        assert_eq!(batch["error"]["code"], -32600);
+        let Answer::Invalid(version) = answer(json!({"jsonrpc": "1.0", "id": 5, "method": "ping"})).await else { panic!("jsonrpc 1.0 is invalid") };
+        assert_eq!(version["id"], 5);
+        let Answer::Invalid(garbage) = handle(&Echo, &caller(), b"{").await else { panic!("garbage is invalid") };
+        assert_eq!(garbage["error"]["code"], -32700);
+        let bad_params = message(answer(json!({"jsonrpc": "2.0", "id": 6, "method": "ping", "params": [1]})).await);
+        assert_eq!(bad_params["error"]["code"], -32602);
+    }
+}
