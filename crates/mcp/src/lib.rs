@@ -10,6 +10,7 @@
 pub mod functions;
 pub mod protocol;
 pub mod sql;
+pub mod workspace;
 mod tools;
 
 pub use protocol::{Answer, handle};

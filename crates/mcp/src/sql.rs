@@ -38,10 +38,10 @@ impl SqlServer {
         SqlServer { statements, warehouses, base_url }
     }
 
-    /// `_meta.warehouse_id` when given; else a running warehouse the caller can see, else
-    /// any it can see (starting it is the statement's business, as in the REST API).
-    async fn warehouse_for(&self, caller: &Caller, call: &ToolCall) -> Result<String> {
-        if let Some(id) = call.meta_string("warehouse_id")?.filter(|id| !id.is_empty()) {
+    /// `chosen` when given; else a running warehouse the caller can see, else any it can
+    /// see (starting it is the statement's business, as in the REST API).
+    async fn warehouse_for(&self, caller: &Caller, chosen: Option<&str>) -> Result<String> {
+        if let Some(id) = chosen.filter(|id| !id.is_empty()) {
             return Ok(id.to_string());
         }
         let warehouses = self.warehouses.list(caller).await?;
@@ -56,11 +56,17 @@ impl SqlServer {
     }
 
     async fn execute(&self, caller: &Caller, call: &ToolCall, statement: &str) -> Result<ToolResult> {
+        self.run(caller, Statement { text: statement, warehouse_id: call.meta_string("warehouse_id")?, catalog: None, schema: None }).await
+    }
+
+    /// Starts `statement` and answers its Statement Execution response once it ends or
+    /// [`ANSWER_WITHIN`] passes.
+    pub async fn run(&self, caller: &Caller, statement: Statement<'_>) -> Result<ToolResult> {
         let request = ExecuteStatementRequest {
-            statement: statement.to_string(),
-            warehouse_id: self.warehouse_for(caller, call).await?,
-            catalog: None,
-            schema: None,
+            statement: statement.text.to_string(),
+            warehouse_id: self.warehouse_for(caller, statement.warehouse_id).await?,
+            catalog: statement.catalog.map(str::to_string),
+            schema: statement.schema.map(str::to_string),
             parameters: Vec::new(),
             disposition: None,
             format: None,
@@ -72,6 +78,20 @@ impl SqlServer {
         let response = self.statements.execute_waiting(caller, request, &self.base_url, Some(ANSWER_WITHIN)).await?;
         Ok(statement_result(&response))
     }
+
+    /// A statement's state and first rows, as `poll_sql_result` reports them.
+    pub async fn poll(&self, caller: &Caller, statement_id: &str) -> Result<ToolResult> {
+        Ok(statement_result(&self.statements.get(caller, statement_id, &self.base_url).await?))
+    }
+}
+
+/// One statement to run, where, and in which default catalog and schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Statement<'a> {
+    pub text: &'a str,
+    pub warehouse_id: Option<&'a str>,
+    pub catalog: Option<&'a str>,
+    pub schema: Option<&'a str>,
 }
 
 /// The Statement Execution response, as text and as structured content; a FAILED or
@@ -138,7 +158,7 @@ impl ToolServer for SqlServer {
                 }
                 self.execute(caller, &call, query).await
             }
-            POLL_SQL_RESULT => Ok(statement_result(&self.statements.get(caller, call.string("statement_id")?, &self.base_url).await?)),
+            POLL_SQL_RESULT => self.poll(caller, call.string("statement_id")?).await,
             other => Err(Error::new(kiln_core::ErrorCode::BadRequest, format!("Tool {other} not found on this server: its tools are {EXECUTE_SQL}, {EXECUTE_SQL_READ_ONLY} and {POLL_SQL_RESULT}."))),
         }
     }

@@ -38,6 +38,33 @@ impl ToolCall {
         }
     }
 
+    /// An optional string argument.
+    pub fn optional_string(&self, name: &str) -> Result<Option<&str>> {
+        match self.arguments.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => self.string(name).map(Some),
+        }
+    }
+
+    /// A required integer argument (a JSON number, or digits in a string, as models send).
+    pub fn integer(&self, name: &str) -> Result<i64> {
+        match self.arguments.get(name) {
+            Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or_default()),
+            Some(Value::String(text)) if text.parse::<i64>().is_ok() => Ok(text.parse().unwrap_or_default()),
+            Some(other) => Err(kiln_core::Error::invalid(format!("Argument '{name}' of tool {} must be an integer, got {other}", self.name))),
+            None => Err(kiln_core::Error::invalid(format!("Missing parameter value for '{name}' of tool {}", self.name))),
+        }
+    }
+
+    /// An optional boolean argument, false when absent.
+    pub fn flag(&self, name: &str) -> Result<bool> {
+        match self.arguments.get(name) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(value)) => Ok(*value),
+            Some(other) => Err(kiln_core::Error::invalid(format!("Argument '{name}' of tool {} must be true or false, got {other}", self.name))),
+        }
+    }
+
     /// An optional string from `_meta`.
     pub fn meta_string(&self, name: &str) -> Result<Option<&str>> {
         match self.meta.get(name) {

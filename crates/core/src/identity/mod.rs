@@ -4,5 +4,5 @@ pub mod filter;
 mod render;
 mod scim;
 
-pub use render::render;
+pub use render::{render, render_me};
 pub use scim::{ListPage, ScimService};

@@ -67,3 +67,14 @@ pub fn render(record: &PrincipalRecord, groups: &[(i64, String)], members: &[(i6
     };
     rendered.unwrap_or_default()
 }
+
+/// The caller as SCIM `Me` shows it: a service principal's `userName` is its application id.
+pub fn render_me(principal: &crate::principal::Principal) -> serde_json::Value {
+    let mut resource = render(&principal.record, &principal.direct_groups, &[]);
+    if principal.kind() == PrincipalKind::ServicePrincipal
+        && let Some(fields) = resource.as_object_mut()
+    {
+        fields.insert("userName".to_string(), serde_json::Value::String(principal.name().to_string()));
+    }
+    resource
+}

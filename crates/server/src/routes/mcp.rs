@@ -11,6 +11,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use kiln_mcp::functions::FunctionsServer;
 use kiln_mcp::sql::SqlServer;
+use kiln_mcp::workspace::{WorkspaceServer, WorkspaceServices};
 use kiln_mcp::{Answer, ToolServer};
 
 use super::CallerExtractor;
@@ -20,6 +21,7 @@ use crate::state::AppState;
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/2.0/mcp/sql", post(sql_server))
+        .route("/api/2.0/mcp/kiln", post(workspace_server))
         .route("/api/2.0/mcp/functions/{catalog}/{schema}", post(schema_functions_server))
         .route("/api/2.0/mcp/functions/{catalog}/{schema}/{function}", post(function_server))
 }
@@ -29,6 +31,19 @@ type Authenticated = Result<CallerExtractor, ApiError>;
 async fn sql_server(State(state): State<AppState>, caller: Authenticated, headers: HeaderMap, body: Bytes) -> Response {
     let server = SqlServer::new(state.statements.clone(), state.warehouses.clone(), super::sql::base_url(&headers));
     serve(&server, caller, &body).await
+}
+
+async fn workspace_server(State(state): State<AppState>, caller: Authenticated, headers: HeaderMap, body: Bytes) -> Response {
+    let services = WorkspaceServices {
+        statements: state.statements.clone(),
+        warehouses: state.warehouses.clone(),
+        uc: state.uc.clone(),
+        clusters: state.clusters.clone(),
+        jobs: state.jobs.clone(),
+        scim: state.scim.clone(),
+        secrets: state.secrets.clone(),
+    };
+    serve(&WorkspaceServer::new(services, super::sql::base_url(&headers)), caller, &body).await
 }
 
 async fn schema_functions_server(State(state): State<AppState>, caller: Authenticated, Path((catalog, schema)): Path<(String, String)>, body: Bytes) -> Response {

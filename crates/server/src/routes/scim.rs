@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use kiln_api::scim::{LIST_RESPONSE_SCHEMA, PatchRequest, ScimListQuery, ScimListResponse, ScimResourceInput};
-use kiln_core::identity::render;
+use kiln_core::identity::render_me;
 use kiln_store::PrincipalKind;
 
 use super::CallerExtractor;
@@ -41,13 +41,7 @@ type ScimResult<T> = Result<T, ApiError>;
 /// The caller. A service principal also gets `userName` = its application id, as Databricks
 /// answers `Me` for one, so `me().user_name` works for every caller.
 async fn me(CallerExtractor(caller): CallerExtractor) -> Json<serde_json::Value> {
-    let principal = &caller.principal;
-    let mut resource = render(&principal.record, &principal.direct_groups, &[]);
-    if principal.kind() == PrincipalKind::ServicePrincipal
-        && let Some(fields) = resource.as_object_mut() {
-            fields.insert("userName".to_string(), serde_json::Value::String(principal.name().to_string()));
-        }
-    Json(resource)
+    Json(render_me(&caller.principal))
 }
 
 async fn list(
