@@ -154,6 +154,13 @@ impl SecurablePath {
         self.nodes.iter().map(|node| node.id.clone()).collect()
     }
 
+    /// The path of `child`, a securable directly inside the leaf.
+    pub fn child(&self, child: SecurableRecord) -> SecurablePath {
+        let mut nodes = self.nodes.clone();
+        nodes.push(child);
+        SecurablePath { nodes }
+    }
+
     /// The path of the node at `depth` (0 = metastore).
     pub fn prefix(&self, depth: usize) -> SecurablePath {
         SecurablePath { nodes: self.nodes[..=depth].to_vec() }

@@ -68,13 +68,10 @@ impl UnityCatalog {
     /// SCHEMA), as MCP's functions server offers them as tools.
     pub async fn executable_functions(&self, caller: &Caller, catalog_name: &str, schema_name: &str) -> Result<Vec<FunctionInfo>> {
         let schema = self.resolve(caller, SecurableKind::Schema, "schema_name", &format!("{catalog_name}.{schema_name}")).await?;
-        let mut executable = Vec::new();
-        for path in self.visible_children(caller, &schema, SecurableKind::Function).await? {
-            if caller.is_admin() || self.authz().privileges_on(caller, &path).await?.contains(&Privilege::Execute) {
-                executable.push(self.function_info(&path));
-            }
-        }
-        Ok(executable)
+        let functions = self.store.list_securables(&schema.leaf().id, Some(SecurableKind::Function)).await?;
+        let paths = functions.into_iter().map(|function| schema.child(function)).collect();
+        let executable = self.authz().holding_privilege(caller, paths, Privilege::Execute).await?;
+        Ok(executable.iter().map(|path| self.function_info(path)).collect())
     }
 
     /// A function the caller may run, or the denial naming EXECUTE (or the container
