@@ -115,3 +115,11 @@ def test_http_edges(server):
     init = rpc(server, {"jsonrpc": "2.0", "id": 4, "method": "initialize", "params": {"protocolVersion": "2099-01-01", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
     assert init.json()["result"]["protocolVersion"] == "2025-06-18"
     assert "Mcp-Session-Id" not in init.headers
+
+
+def test_each_call_is_audited_with_its_tool(server):
+    call(server, "execute_sql", {"query": "SELECT 'audited'"})
+    events = server.request("GET", "/api/2.0/kiln/audit-events", params={"action_prefix": "POST /api/2.0/mcp/sql tools/call", "max_results": 1000}).json()["events"]
+    actions = {e["action"] for e in events}
+    assert "POST /api/2.0/mcp/sql tools/call execute_sql" in actions
+    assert all(e["status"] == 200 for e in events)

@@ -13,5 +13,5 @@ pub mod sql;
 pub mod workspace;
 mod tools;
 
-pub use protocol::{Answer, handle};
+pub use protocol::{Answer, handle, summary};
 pub use tools::{Tool, ToolCall, ToolResult, ToolServer};

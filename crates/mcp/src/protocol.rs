@@ -30,6 +30,26 @@ pub enum Answer {
     Invalid(Value),
 }
 
+/// What one message asked for, for the audit line: `tools/call execute_sql`, `tools/list`.
+pub fn summary(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Message {
+        method: String,
+        #[serde(default)]
+        params: Option<Params>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Params {
+        name: Option<Value>,
+    }
+    let message: Message = serde_json::from_slice(body).ok()?;
+    let tool = message.params.and_then(|p| p.name).and_then(|name| name.as_str().map(str::to_string));
+    Some(match tool {
+        Some(tool) if message.method == "tools/call" => format!("tools/call {tool}"),
+        _ => message.method,
+    })
+}
+
 /// Answers one POSTed body from an authenticated `caller`.
 pub async fn handle(server: &dyn ToolServer, caller: &Caller, body: &[u8]) -> Answer {
     let message: Value = match serde_json::from_slice(body) {
@@ -179,6 +199,15 @@ mod tests {
             Answer::Message(message) => message,
             other => panic!("expected a message, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn summaries_name_the_method_and_tool() {
+        let summary = |message: Value| super::summary(message.to_string().as_bytes());
+        assert_eq!(summary(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "execute_sql", "arguments": {"query": "SELECT 'secret'"}}})).as_deref(), Some("tools/call execute_sql"));
+        assert_eq!(summary(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})).as_deref(), Some("tools/list"));
+        assert_eq!(summary(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"name": 5}})).as_deref(), Some("initialize"));
+        assert_eq!(super::summary(b"[1]"), None);
     }
 
     #[tokio::test]

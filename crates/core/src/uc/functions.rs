@@ -98,7 +98,7 @@ impl UnityCatalog {
 
     /// The stored definition of a function record.
     pub fn function_definition(path: &SecurablePath) -> Result<CreateFunction> {
-        serde_json::from_value(path.leaf().spec.clone()).map_err(|e| Error::internal(format!("function {} has an unreadable definition: {e}", path.full_name())))
+        serde::Deserialize::deserialize(&path.leaf().spec).map_err(|e| Error::internal(format!("function {} has an unreadable definition: {e}", path.full_name())))
     }
 
     pub fn function_info(&self, path: &SecurablePath) -> FunctionInfo {

@@ -49,11 +49,14 @@ pub struct RequestContext {
     pub id: String,
     /// Set once the request has been authenticated.
     pub caller: Arc<OnceLock<Caller>>,
+    /// What the request did, where its route alone does not say (an MCP server's
+    /// `tools/call execute_sql`): appended to the audit line's action.
+    pub action_detail: Arc<OnceLock<String>>,
 }
 
 impl Default for RequestContext {
     fn default() -> RequestContext {
         // Time-ordered ids keep the audit log's request index append-only.
-        RequestContext { id: uuid::Uuid::now_v7().to_string(), caller: Arc::new(OnceLock::new()) }
+        RequestContext { id: uuid::Uuid::now_v7().to_string(), caller: Arc::new(OnceLock::new()), action_detail: Arc::new(OnceLock::new()) }
     }
 }

@@ -8,13 +8,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use kiln_mcp::functions::FunctionsServer;
 use kiln_mcp::sql::SqlServer;
 use kiln_mcp::workspace::{WorkspaceServer, WorkspaceServices};
 use kiln_mcp::{Answer, ToolServer};
 
-use super::CallerExtractor;
+use super::{CallerExtractor, RequestContext};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -28,12 +28,12 @@ pub(super) fn routes() -> Router<AppState> {
 
 type Authenticated = Result<CallerExtractor, ApiError>;
 
-async fn sql_server(State(state): State<AppState>, caller: Authenticated, headers: HeaderMap, body: Bytes) -> Response {
+async fn sql_server(State(state): State<AppState>, caller: Authenticated, Extension(context): Extension<RequestContext>, headers: HeaderMap, body: Bytes) -> Response {
     let server = SqlServer::new(state.statements.clone(), state.warehouses.clone(), super::sql::base_url(&headers));
-    serve(&server, caller, &body).await
+    serve(&server, caller, &context, &body).await
 }
 
-async fn workspace_server(State(state): State<AppState>, caller: Authenticated, headers: HeaderMap, body: Bytes) -> Response {
+async fn workspace_server(State(state): State<AppState>, caller: Authenticated, Extension(context): Extension<RequestContext>, headers: HeaderMap, body: Bytes) -> Response {
     let services = WorkspaceServices {
         statements: state.statements.clone(),
         warehouses: state.warehouses.clone(),
@@ -43,22 +43,25 @@ async fn workspace_server(State(state): State<AppState>, caller: Authenticated, 
         scim: state.scim.clone(),
         secrets: state.secrets.clone(),
     };
-    serve(&WorkspaceServer::new(services, super::sql::base_url(&headers)), caller, &body).await
+    serve(&WorkspaceServer::new(services, super::sql::base_url(&headers)), caller, &context, &body).await
 }
 
-async fn schema_functions_server(State(state): State<AppState>, caller: Authenticated, Path((catalog, schema)): Path<(String, String)>, body: Bytes) -> Response {
-    serve(&functions_server(&state, catalog, schema, None), caller, &body).await
+async fn schema_functions_server(State(state): State<AppState>, caller: Authenticated, Extension(context): Extension<RequestContext>, Path((catalog, schema)): Path<(String, String)>, body: Bytes) -> Response {
+    serve(&functions_server(&state, catalog, schema, None), caller, &context, &body).await
 }
 
-async fn function_server(State(state): State<AppState>, caller: Authenticated, Path((catalog, schema, function)): Path<(String, String, String)>, body: Bytes) -> Response {
-    serve(&functions_server(&state, catalog, schema, Some(function)), caller, &body).await
+async fn function_server(State(state): State<AppState>, caller: Authenticated, Extension(context): Extension<RequestContext>, Path((catalog, schema, function)): Path<(String, String, String)>, body: Bytes) -> Response {
+    serve(&functions_server(&state, catalog, schema, Some(function)), caller, &context, &body).await
 }
 
 fn functions_server(state: &AppState, catalog: String, schema: String, function: Option<String>) -> FunctionsServer {
     FunctionsServer::new(state.uc.clone(), state.cluster_sql.clone(), state.cluster_pool.clone(), catalog, schema, function)
 }
 
-async fn serve(server: &dyn ToolServer, caller: Authenticated, body: &[u8]) -> Response {
+async fn serve(server: &dyn ToolServer, caller: Authenticated, context: &RequestContext, body: &[u8]) -> Response {
+    if let Some(summary) = kiln_mcp::summary(body) {
+        let _ = context.action_detail.set(summary);
+    }
     match caller {
         Ok(CallerExtractor(caller)) => answer(kiln_mcp::handle(server, &caller, body).await),
         Err(error) => unauthenticated(error),

@@ -142,6 +142,10 @@ async fn request_context(State(state): State<AppState>, mut request: Request, ne
     let action = format!("{} {}", request.method(), route.as_deref().unwrap_or(&path));
     let mut response = next.run(request).await;
     if let Some(caller) = context.caller.get() {
+        let action = match context.action_detail.get() {
+            Some(detail) => format!("{action} {detail}"),
+            None => action,
+        };
         state.audit.request(caller, &action, &path, response.status().as_u16()).await;
     }
     if let Ok(value) = HeaderValue::from_str(&context.id) {
