@@ -4,6 +4,7 @@
 //! Known gaps against the PostgreSQL backend to come: none of the trait's behaviour differs;
 //! SQLite serialises writers, so write throughput is bounded by one writer at a time.
 
+mod agents;
 mod catalog;
 mod compute;
 mod jobs;

@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "workspace tree and clusters", include_str!("../migrations/0005_workspace_and_clusters.sql")),
     (6, "jobs and runs", include_str!("../migrations/0006_jobs.sql")),
     (7, "saved sql queries", include_str!("../migrations/0007_saved_queries.sql")),
+    (8, "agent policies", include_str!("../migrations/0008_agent_policies.sql")),
 ];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> StoreResult<()> {

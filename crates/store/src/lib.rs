@@ -172,6 +172,19 @@ pub trait JobStore: Send + Sync {
     async fn get_task_value(&self, run_id: i64, task_key: &str, key: &str) -> StoreResult<Option<String>>;
 }
 
+/// Agents' access policies, with every revision.
+#[async_trait]
+pub trait AgentStore: Send + Sync {
+    /// Records `policy` (`None` removes it) as the principal's next revision and returns it.
+    async fn put_agent_policy(&self, principal_id: i64, policy: Option<&serde_json::Value>, changed_at_ms: i64, changed_by: &str) -> StoreResult<AgentPolicyRecord>;
+    /// The principal's latest revision, unless it removed the policy.
+    async fn get_agent_policy(&self, principal_id: i64) -> StoreResult<Option<AgentPolicyRecord>>;
+    /// One revision, current or past (a removal included).
+    async fn get_agent_policy_revision(&self, principal_id: i64, revision: i64) -> StoreResult<Option<AgentPolicyRecord>>;
+    /// Every principal's latest revision that holds a policy, by principal id.
+    async fn list_agent_policies(&self) -> StoreResult<Vec<AgentPolicyRecord>>;
+}
+
 /// The append-only audit log.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -241,6 +254,6 @@ pub trait SqlStore: Send + Sync {
 }
 
 /// Everything a Kiln node keeps in its metadata database.
-pub trait Store: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + SecretStore + WorkspaceStore + ComputeStore + JobStore + std::fmt::Debug {}
+pub trait Store: AgentStore + IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + SecretStore + WorkspaceStore + ComputeStore + JobStore + std::fmt::Debug {}
 
-impl<T> Store for T where T: IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + SecretStore + WorkspaceStore + ComputeStore + JobStore + std::fmt::Debug {}
+impl<T> Store for T where T: AgentStore + IdentityStore + TokenStore + OAuthSecretStore + AclStore + AuditStore + SettingsStore + CatalogStore + SqlStore + SecretStore + WorkspaceStore + ComputeStore + JobStore + std::fmt::Debug {}

@@ -427,3 +427,18 @@ pub struct SavedQueryRecord {
     pub created_ms: i64,
     pub updated_ms: i64,
 }
+
+/// One revision of an agent's access policy. The policy document is the core's to read;
+/// the store keeps every revision, so a decision's revision can be looked up later.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentPolicyRecord {
+    /// The agent: a service principal.
+    pub principal_id: i64,
+    /// 1 for the first policy; every change, removal included, takes the next number.
+    pub revision: i64,
+    /// `None` in a revision that removed the policy.
+    pub policy: Option<serde_json::Value>,
+    pub changed_at_ms: i64,
+    /// Name of the principal who made the change.
+    pub changed_by: String,
+}

@@ -17,7 +17,7 @@ macro_rules! store_conformance_suite {
             deleting_a_securable_cascades, grants_change_idempotently, warehouses_round_trip,
             query_history_upserts_and_filters, secrets_round_trip_and_cascade, settings_put_and_clear,
             workspace_tree_round_trip_and_subtree_delete, clusters_round_trip_and_events_page, jobs_runs_outputs_and_task_values,
-            saved_queries_round_trip);
+            saved_queries_round_trip, agent_policies_keep_every_revision);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -549,4 +549,28 @@ pub async fn saved_queries_round_trip(store: &dyn Store) {
     assert!(store.delete_saved_query("q1").await.expect("delete"));
     assert!(!store.delete_saved_query("q1").await.expect("delete again"));
     assert!(matches!(store.update_saved_query(&query).await, Err(StoreError::NotFound(_))));
+}
+
+pub async fn agent_policies_keep_every_revision(store: &dyn Store) {
+    store.create_principal(&PrincipalRecord::new(20, PrincipalKind::ServicePrincipal, "agent-app-id")).await.expect("create agent");
+    assert_eq!(store.get_agent_policy(20).await.expect("get"), None);
+    let read = serde_json::json!({"areas": {"sql": "READ"}});
+    let first = store.put_agent_policy(20, Some(&read), 1_000, "admin@example.com").await.expect("put");
+    assert_eq!((first.revision, first.policy.clone(), first.changed_by.as_str()), (1, Some(read.clone()), "admin@example.com"));
+    let full = serde_json::json!({"areas": {"sql": "FULL"}});
+    let second = store.put_agent_policy(20, Some(&full), 2_000, "admin@example.com").await.expect("put again");
+    assert_eq!(second.revision, 2);
+    assert_eq!(store.get_agent_policy(20).await.expect("get"), Some(second.clone()));
+    assert_eq!(store.get_agent_policy_revision(20, 1).await.expect("revision 1"), Some(first));
+    assert_eq!(store.list_agent_policies().await.expect("list"), vec![second]);
+    // Removing is a revision too, and numbering goes on after it.
+    let removed = store.put_agent_policy(20, None, 3_000, "admin@example.com").await.expect("remove");
+    assert_eq!((removed.revision, removed.policy), (3, None));
+    assert_eq!(store.get_agent_policy(20).await.expect("get removed"), None);
+    assert_eq!(store.list_agent_policies().await.expect("list"), vec![]);
+    assert_eq!(store.put_agent_policy(20, Some(&read), 4_000, "admin@example.com").await.expect("put after removal").revision, 4);
+    assert!(matches!(store.put_agent_policy(99, Some(&read), 5_000, "admin@example.com").await, Err(StoreError::NotFound(_))));
+    // A deleted principal takes its policies with it.
+    assert!(store.delete_principal(20).await.expect("delete principal"));
+    assert_eq!(store.get_agent_policy_revision(20, 1).await.expect("revision of a deleted agent"), None);
 }
