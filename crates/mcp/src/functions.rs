@@ -39,15 +39,16 @@ impl FunctionsServer {
     /// The function a tool name means on this server.
     fn function_of<'a>(&self, tool: &'a str) -> Result<&'a str> {
         let bad = |message: String| Error::new(ErrorCode::BadRequest, message);
-        let Some(function) = tool.to_lowercase().starts_with(&self.prefix()).then(|| &tool[self.prefix().len()..]).filter(|f| !f.is_empty()) else {
+        let prefix = self.prefix();
+        let Some(function) = function_in(tool, &prefix) else {
             return Err(bad(if tool.matches("__").count() < 2 {
-                format!("Tool name {tool} is malformed: tools here are named {}<function>", self.prefix())
+                format!("Tool name {tool} is malformed: tools here are named {prefix}<function>")
             } else {
                 format!("Tool {tool} not found: this server serves functions of {}.{}", self.catalog, self.schema)
             }));
         };
         if self.function.as_deref().is_some_and(|only| !only.eq_ignore_ascii_case(function)) {
-            return Err(bad(format!("Tool {tool} not found: this server serves {}{} only", self.prefix(), self.function.as_deref().unwrap_or_default())));
+            return Err(bad(format!("Tool {tool} not found: this server serves {prefix}{} only", self.function.as_deref().unwrap_or_default())));
         }
         Ok(function)
     }
@@ -63,6 +64,14 @@ impl FunctionsServer {
             Err(error) => Ok(ToolResult::failure(error.message)),
         }
     }
+}
+
+/// The function part of `tool` when it starts with `prefix` (lowercase), in any case. The
+/// split is at the prefix's length in the name itself: lowercasing can change a name's
+/// length (the Kelvin sign is three bytes, its lowercase `k` one).
+fn function_in<'a>(tool: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = tool.get(..prefix.len())?;
+    (head.to_lowercase() == prefix).then(|| &tool[prefix.len()..]).filter(|function| !function.is_empty())
 }
 
 /// `SELECT c.s.f(name => CAST(:p0 AS type), ...)` over the given arguments; parameters left
@@ -159,5 +168,21 @@ impl ToolServer for FunctionsServer {
             _ => Error::new(ErrorCode::BadRequest, format!("Function {full_name} not found: {}", error.message)),
         })?;
         self.run(caller, &info, &call.arguments).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::function_in;
+
+    #[test]
+    fn tool_names_split_at_the_prefix_in_any_case() {
+        assert_eq!(function_in("main__sales__total", "main__sales__"), Some("total"));
+        assert_eq!(function_in("MAIN__Sales__Total", "main__sales__"), Some("Total"));
+        assert_eq!(function_in("main__sales__", "main__sales__"), None);
+        assert_eq!(function_in("main__other__total", "main__sales__"), None);
+        // Lowercases to the prefix, but is longer than it in bytes: no slicing mid-character.
+        assert_eq!(function_in("kkkk\u{212A}\u{212A}\u{212A}__f", "kkkkkkk__"), None);
+        assert_eq!(function_in("é", "main__sales__"), None);
     }
 }

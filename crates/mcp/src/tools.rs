@@ -56,6 +56,14 @@ impl ToolCall {
         }
     }
 
+    /// An optional integer argument.
+    pub fn optional_integer(&self, name: &str) -> Result<Option<i64>> {
+        match self.arguments.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => self.integer(name).map(Some),
+        }
+    }
+
     /// An optional boolean argument, false when absent.
     pub fn flag(&self, name: &str) -> Result<bool> {
         match self.arguments.get(name) {

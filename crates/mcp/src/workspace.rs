@@ -185,8 +185,7 @@ impl ToolServer for WorkspaceServer {
                 answer(json!({ "run_id": run_id, "number_in_job": number_in_job }))
             }
             "list_job_runs" => {
-                let job_id = if call.arguments.get("job_id").is_some_and(|v| !v.is_null()) { Some(call.integer("job_id")?) } else { None };
-                let filter = RunFilter { job_id, active_only: call.flag("active_only")?, ..Default::default() };
+                let filter = RunFilter { job_id: call.optional_integer("job_id")?, active_only: call.flag("active_only")?, ..Default::default() };
                 answer(json!({ "runs": s.jobs.list_runs(caller, &filter, 0, MAX_RUNS, false).await? }))
             }
             "get_run_output" => answer(s.jobs.get_output(caller, call.integer("run_id")?).await?),

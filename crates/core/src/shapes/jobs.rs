@@ -4,7 +4,7 @@
 
 use super::clusters::{CLUSTER_SPEC, LIBRARY};
 use super::{
-    DESCRIPTION, KEY, MAX_ITEMS, MILLIS, NAME, NAMES, PARAMETERS, SECONDS, Shape, Text, VALUE, VALUES,
+    DESCRIPTION, Field, KEY, MAX_ITEMS, MILLIS, NAME, NAMES, PARAMETERS, SECONDS, Shape, Text, VALUE, VALUES,
     optional, required,
 };
 
@@ -219,8 +219,8 @@ const PIPELINE_PARAMS: Shape = Shape::Object(&[
     optional("reset_checkpoint_selection", NAMES),
 ]);
 
-const RUN_JOB_TASK: Shape = Shape::Object(&[
-    required("job_id", JOB_ID),
+/// What a run of a job is given: the parameters of run-now, run_job_task and repair.
+const RUN_PARAMETERS: &[Field] = &[
     optional("job_parameters", PARAMETERS),
     optional("notebook_params", PARAMETERS),
     optional("python_named_params", PARAMETERS),
@@ -230,7 +230,9 @@ const RUN_JOB_TASK: Shape = Shape::Object(&[
     optional("spark_submit_params", VALUES),
     optional("dbt_commands", VALUES),
     optional("pipeline_params", PIPELINE_PARAMS),
-]);
+];
+
+const RUN_JOB_TASK: Shape = Shape::ObjectOf(&[&[required("job_id", JOB_ID)], RUN_PARAMETERS]);
 
 /// A task of a job (`Task`) or of a one-time run (`SubmitTask`).
 pub static TASK: Shape = Shape::Object(&[
@@ -331,40 +333,21 @@ pub static SUBMIT_RUN: Shape = Shape::Object(&[
 ]);
 
 /// The body of `run-now`: the job and what its run is given.
-pub static RUN_NOW: Shape = Shape::Object(&[
-    required("job_id", JOB_ID),
-    optional("idempotency_token", Shape::Str(Text::name(MAX_TOKEN_BYTES))),
-    optional("job_parameters", PARAMETERS),
-    optional("notebook_params", PARAMETERS),
-    optional("python_named_params", PARAMETERS),
-    optional("sql_params", PARAMETERS),
-    optional("python_params", VALUES),
-    optional("jar_params", VALUES),
-    optional("spark_submit_params", VALUES),
-    optional("dbt_commands", VALUES),
-    optional("pipeline_params", PIPELINE_PARAMS),
-    optional("only", NAMES),
-    optional("performance_target", PERFORMANCE_TARGET),
-    optional("queue", QUEUE),
-    optional("duration_target", NAME),
+pub static RUN_NOW: Shape = Shape::ObjectOf(&[
+    &[required("job_id", JOB_ID), optional("idempotency_token", Shape::Str(Text::name(MAX_TOKEN_BYTES)))],
+    RUN_PARAMETERS,
+    &[optional("only", NAMES), optional("performance_target", PERFORMANCE_TARGET), optional("queue", QUEUE), optional("duration_target", NAME)],
 ]);
 
 /// The body of `runs/repair`.
-pub static REPAIR_RUN: Shape = Shape::Object(&[
-    required("run_id", JOB_ID),
-    optional("latest_repair_id", Shape::Int { min: 0, max: i64::MAX }),
-    optional("rerun_tasks", NAMES),
-    optional("rerun_all_failed_tasks", Shape::Bool),
-    optional("rerun_dependent_tasks", Shape::Bool),
-    optional("job_parameters", PARAMETERS),
-    optional("notebook_params", PARAMETERS),
-    optional("python_named_params", PARAMETERS),
-    optional("sql_params", PARAMETERS),
-    optional("python_params", VALUES),
-    optional("jar_params", VALUES),
-    optional("spark_submit_params", VALUES),
-    optional("dbt_commands", VALUES),
-    optional("pipeline_params", PIPELINE_PARAMS),
-    optional("performance_target", PERFORMANCE_TARGET),
-    optional("duration_target", NAME),
+pub static REPAIR_RUN: Shape = Shape::ObjectOf(&[
+    &[
+        required("run_id", JOB_ID),
+        optional("latest_repair_id", Shape::Int { min: 0, max: i64::MAX }),
+        optional("rerun_tasks", NAMES),
+        optional("rerun_all_failed_tasks", Shape::Bool),
+        optional("rerun_dependent_tasks", Shape::Bool),
+    ],
+    RUN_PARAMETERS,
+    &[optional("performance_target", PERFORMANCE_TARGET), optional("duration_target", NAME)],
 ]);

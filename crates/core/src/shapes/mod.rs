@@ -72,6 +72,9 @@ pub enum Shape {
     Enum(&'static [&'static str]),
     /// An object: the declared fields are checked, others accepted unchecked.
     Object(&'static [Field]),
+    /// An object whose fields are these lists, in order: how bodies share a group of fields
+    /// (the parameters of run-now, run_job_task and repair).
+    ObjectOf(&'static [&'static [Field]]),
     /// An array of at most this many items.
     Array(&'static Shape, usize),
     /// An object with arbitrary keys (tags, `spark_conf`, `base_parameters`) of at most this
@@ -299,20 +302,8 @@ fn walk(value: &Value, shape: &Shape, at: &At<'_>, depth: usize, mode: Mode) -> 
             Some(_) => Err(at.problem(format!("must be one of {}", values.join(", ")))),
             None => Err(at.problem(format!("must be one of {}, got {}", values.join(", "), kind_of(value)))),
         },
-        Shape::Object(fields) => {
-            let Some(object) = value.as_object() else { return Err(at.problem(format!("must be an object, got {}", kind_of(value)))) };
-            // What was sent is judged before what is missing.
-            for field in *fields {
-                if let Some(inner) = object.get(field.name).filter(|v| !v.is_null()) {
-                    walk(inner, &field.shape, &At::Field(at, field.name), depth + 1, mode)?;
-                }
-            }
-            let missing = fields.iter().find(|field| field.required && object.get(field.name).is_none_or(Value::is_null));
-            match missing {
-                Some(field) if mode == Mode::Write => Err(At::Field(at, field.name).problem("is required")),
-                _ => Ok(()),
-            }
-        }
+        Shape::Object(fields) => walk_object(value, &[fields], at, depth, mode),
+        Shape::ObjectOf(groups) => walk_object(value, groups, at, depth, mode),
         Shape::Array(item, max) => {
             let Some(items) = value.as_array() else { return Err(at.problem(format!("must be an array, got {}", kind_of(value)))) };
             if items.len() > *max {
@@ -334,6 +325,22 @@ fn walk(value: &Value, shape: &Shape, at: &At<'_>, depth: usize, mode: Mode) -> 
             }
             Ok(())
         }
+    }
+}
+
+fn walk_object(value: &Value, groups: &[&[Field]], at: &At<'_>, depth: usize, mode: Mode) -> std::result::Result<(), Problem> {
+    let Some(object) = value.as_object() else { return Err(at.problem(format!("must be an object, got {}", kind_of(value)))) };
+    let fields = || groups.iter().flat_map(|group| group.iter());
+    // What was sent is judged before what is missing.
+    for field in fields() {
+        if let Some(inner) = object.get(field.name).filter(|v| !v.is_null()) {
+            walk(inner, &field.shape, &At::Field(at, field.name), depth + 1, mode)?;
+        }
+    }
+    let missing = fields().find(|field| field.required && object.get(field.name).is_none_or(Value::is_null));
+    match missing {
+        Some(field) if mode == Mode::Write => Err(At::Field(at, field.name).problem("is required")),
+        _ => Ok(()),
     }
 }
 
@@ -381,7 +388,7 @@ fn remove_at(value: &mut Value, path: &[Step]) -> bool {
 /// What a stored value that cannot be repaired reads as.
 fn empty_of(shape: &Shape) -> Value {
     match shape {
-        Shape::Object(_) | Shape::Map(..) => Value::Object(Map::new()),
+        Shape::Object(_) | Shape::ObjectOf(_) | Shape::Map(..) => Value::Object(Map::new()),
         Shape::Array(..) => Value::Array(Vec::new()),
         Shape::Ref(inner) => empty_of(inner),
         _ => Value::Null,
